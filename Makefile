@@ -1,0 +1,82 @@
+# lunik -- top-level build.
+#
+#   make          the dependencies, the runtime shared by every image, the
+#                 host tools
+#   make run      boots examples/hello (building what is missing)
+#   make test     every suite; ends with "N passed, N failed"
+#   make bench    boot, size and build figures into bench/results/
+#
+# Third-party sources are fetched from Debian into build/ (mk/deps.mk). An
+# image is never compiled: tools/lunik packs an app and links it against
+# build/lunik.o and the libraries.
+
+.DEFAULT_GOAL := all
+BUILD := build
+Q := $(if $(V),,@)
+
+include mk/toolchain.mk
+include mk/deps.mk
+include mk/kernel.mk
+
+# Debian packages the build, `lunik run` and the tests need.
+HOST_PACKAGES := gcc make binutils python3 qemu-system-x86 $(DEPS_HOST_PACKAGES)
+HOST_STAMP := $(BUILD)/.host-packages
+
+RUNTIME_SRCS := $(wildcard runtime/*.c)
+BINDING_SRCS := $(wildcard bindings/*.c)
+RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/%.o) $(BINDING_SRCS:%.c=$(BUILD)/%.o)
+
+HOST_CC := cc
+HOST_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Iruntime -Itools
+LUNIK_PACK := $(BUILD)/host/lunik-pack
+FLOOR := $(BUILD)/floor.elf
+
+.PHONY: all run test bench clean distclean host-packages
+all: $(BUILD)/lunik.o $(LUNIK_PACK) $(FLOOR) $(DEPS_LIBS)
+
+# The check runs on every make (it costs a few dpkg queries) but only the
+# first run on a machine installs anything.
+host-packages:
+	$(Q)tools/host-check $(HOST_PACKAGES)
+
+$(DEPS_LIBS) $(KERNEL_OBJS) $(RUNTIME_OBJS): | host-packages
+
+$(RUNTIME_OBJS): $(BUILD)/%.o: %.c $(SYSROOT)/lib/libc.a $(SYSROOT)/lib/liblua.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC    $<")
+	$(Q)$(TARGET_CC) $(RUNTIME_CFLAGS) -Iruntime -MMD -MP -c $< -o $@
+
+# Everything an image shares, as one relocatable object.
+$(BUILD)/lunik.o: $(KERNEL_OBJS) $(RUNTIME_OBJS)
+	@echo "  LD    $@"
+	$(Q)$(TARGET_LD) -r -o $@ $^
+
+$(LUNIK_PACK): tools/lunik-pack.c tools/rompack.c runtime/rom.c tools/rompack.h runtime/rom.h | host-packages
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTCC $@")
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -o $@ tools/lunik-pack.c tools/rompack.c runtime/rom.c
+
+# The benchmark floor: an empty PVH kernel that exits at once.
+$(FLOOR): bench/floor.S bench/floor.ld | host-packages
+	@mkdir -p $(dir $@)
+	@echo "  AS    $@"
+	$(Q)$(TARGET_CC) -c -o $(BUILD)/floor.o bench/floor.S
+	$(Q)$(TARGET_LD) -n -T bench/floor.ld -o $@ $(BUILD)/floor.o
+
+run: all
+	$(Q)tools/lunik run examples/hello
+
+test: all
+	$(Q)python3 tests/run.py
+
+bench: all
+	$(Q)python3 bench/run.py
+
+clean:
+	rm -rf $(BUILD)/kernel $(BUILD)/runtime $(BUILD)/bindings $(BUILD)/host \
+		$(BUILD)/lunik.o $(BUILD)/tests
+
+distclean:
+	rm -rf $(BUILD)
+
+-include $(RUNTIME_OBJS:.o=.d)

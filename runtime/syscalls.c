@@ -1,0 +1,192 @@
+/*
+ * syscalls.c -- the system calls newlib expects, over the platform.
+ *
+ * newlib is built without system calls of its own; this file gives it the
+ * console (descriptors 0-2), a heap (sbrk over the RAM plat_heap hands us),
+ * clocks, and exit. File calls on descriptors >= 3 go to the ROM (fs.c).
+ * There are no processes: fork, exec and wait fail with ENOSYS.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/times.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "runtime.h"
+
+static uintptr_t heap_start, heap_end, heap_brk, heap_max;
+
+void rt_heap_init(void)
+{
+	plat_heap(&heap_start, &heap_end);
+	heap_brk = heap_max = heap_start;
+}
+
+void *_sbrk(ptrdiff_t incr)
+{
+	uintptr_t old = heap_brk;
+
+	if (incr > 0 ? (uintptr_t)incr > heap_end - heap_brk
+		     : (uintptr_t)-incr > heap_brk - heap_start) {
+		errno = ENOMEM;
+		return (void *)-1;
+	}
+	heap_brk += incr;
+	if (heap_brk > heap_max)
+		heap_max = heap_brk;
+	return (void *)old;
+}
+
+void rt_mem(struct rt_mem *m)
+{
+	struct mallinfo mi = mallinfo();
+
+	m->total = heap_end - heap_start;
+	m->brk = heap_max - heap_start;
+	m->in_use = mi.uordblks;
+}
+
+int _write(int fd, const void *buf, size_t len)
+{
+	if (fd == 1 || fd == 2) {
+		plat_console_write(buf, len);
+		return (int)len;
+	}
+	errno = EBADF; /* ROM files are open read-only */
+	return -1;
+}
+
+int _read(int fd, void *buf, size_t len)
+{
+	if (fd == 0)
+		return 0; /* no console input: end of file */
+	if (fd == 1 || fd == 2) {
+		errno = EBADF;
+		return -1;
+	}
+	return rt_fs_read(fd, buf, len);
+}
+
+int _close(int fd)
+{
+	if (fd >= 0 && fd < 3)
+		return 0;
+	return rt_fs_close(fd);
+}
+
+int _fstat(int fd, struct stat *st)
+{
+	if (fd >= 0 && fd < 3) {
+		memset(st, 0, sizeof(*st));
+		st->st_mode = S_IFCHR | 0620;
+		return 0;
+	}
+	return rt_fs_fstat(fd, st);
+}
+
+int _isatty(int fd)
+{
+	if (fd >= 0 && fd < 3)
+		return 1;
+	errno = ENOTTY;
+	return 0;
+}
+
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+	int64_t ns;
+
+	switch (id) {
+	case CLOCK_REALTIME:
+		ns = plat_wall_ns();
+		break;
+	case CLOCK_MONOTONIC:
+		ns = (int64_t)plat_monotonic_ns();
+		break;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+	ts->tv_sec = ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+	return 0;
+}
+
+int clock_getres(clockid_t id, struct timespec *ts)
+{
+	if (id != CLOCK_REALTIME && id != CLOCK_MONOTONIC) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (ts) {
+		ts->tv_sec = 0;
+		ts->tv_nsec = 1;
+	}
+	return 0;
+}
+
+int _gettimeofday(struct timeval *tv, void *tz)
+{
+	int64_t ns = plat_wall_ns();
+
+	if (tv) {
+		tv->tv_sec = ns / 1000000000;
+		tv->tv_usec = (ns % 1000000000) / 1000;
+	}
+	return 0;
+}
+
+/* One process that has been running since boot: clock() is uptime. */
+clock_t _times(struct tms *t)
+{
+	clock_t ticks = (clock_t)(plat_monotonic_ns() / (1000000000 / CLOCKS_PER_SEC));
+
+	if (t) {
+		t->tms_utime = ticks;
+		t->tms_stime = 0;
+		t->tms_cutime = 0;
+		t->tms_cstime = 0;
+	}
+	return ticks;
+}
+
+void _exit(int status)
+{
+	plat_exit(status);
+}
+
+int _getpid(void)
+{
+	return 1;
+}
+
+int _kill(int pid, int sig)
+{
+	/* abort() raises SIGABRT on ourselves: end the machine like a panic. */
+	if (pid == 1)
+		plat_panic(__FILE__, __LINE__, "abort() called");
+	errno = ESRCH;
+	return -1;
+}
+
+int _fork(void)
+{
+	errno = ENOSYS;
+	return -1;
+}
+
+int _execve(const char *path, char *const argv[], char *const envp[])
+{
+	errno = ENOSYS;
+	return -1;
+}
+
+int _wait(int *status)
+{
+	errno = ECHILD;
+	return -1;
+}
