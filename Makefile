@@ -80,3 +80,10 @@ distclean:
 	rm -rf $(BUILD)
 
 -include $(RUNTIME_OBJS:.o=.d)
+
+# Objects linked only into test images (lunik build --link).
+TEST_OBJS := $(BUILD)/tests/fault.o
+$(TEST_OBJS): $(BUILD)/tests/%.o: tests/system/%.c $(SYSROOT)/lib/libc.a $(SYSROOT)/lib/liblua.a
+	@mkdir -p $(dir $@)
+	$(Q)$(TARGET_CC) $(RUNTIME_CFLAGS) -Iruntime -c $< -o $@
+test: $(TEST_OBJS)

@@ -1,0 +1,4 @@
+local bad = require "lib.bad"
+print("before the error")
+bad.go()
+print("never printed")

@@ -1,0 +1,1 @@
+return { name = "lib/deep/init.lua" }

@@ -1,0 +1,13 @@
+print("os.execute " .. tostring(os.execute))
+print("io.popen " .. tostring(io.popen))
+print("os.remove " .. tostring(os.remove))
+print("package.loadlib " .. tostring(package.loadlib))
+local f = function() return 1 end
+print("binary load: " .. tostring(select(2, load(string.dump(f)))))
+print("mode b: " .. tostring(select(2, load("return 1", "x", "b"))))
+print("text load: " .. load("return 1 + 1")())
+print("env load: " .. load("return x", "c", "t", { x = "from env" })())
+print("dofile: " .. dofile("lib/chunk.lua"))
+print("loadfile: " .. loadfile("/app/lib/chunk.lua")())
+print("loadfile missing: " .. tostring(select(2, loadfile("nope.lua"))))
+print("stdin: " .. tostring(io.read("l")))

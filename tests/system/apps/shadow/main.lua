@@ -1,0 +1,1 @@
+print("shadowed: " .. require("test").whoami)

@@ -1,0 +1,1 @@
+return { whoami = "the app's own test.lua" }

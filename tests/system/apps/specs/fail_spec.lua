@@ -1,0 +1,5 @@
+describe("wrong", function()
+  it("fails on purpose", function()
+    assert.equal(1, 2)
+  end)
+end)

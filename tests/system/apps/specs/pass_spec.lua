@@ -1,0 +1,11 @@
+describe("arithmetic", function()
+  local base
+  before_each(function() base = 40 end)
+  it("adds", function()
+    assert.equal(42, base + 2)
+    assert.same({ 1, { 2 } }, { 1, { 2 } })
+    assert.truthy(base)
+    assert.falsy(nil)
+    assert.error(function() error("nope") end, "nope")
+  end)
+end)

@@ -1,0 +1,220 @@
+"""suite.py -- system tests: real images booted on QEMU microvm, checked on
+exit status and console output. Apps live in tests/system/apps/."""
+
+import filecmp
+import os
+import shutil
+import tempfile
+import time
+
+from harness import BUILD, ROOT, Failure, build, test, test_once
+
+FAULT_OBJ = os.path.join(ROOT, "build", "tests", "fault.o")
+
+
+@test
+def test_hello(ctx):
+    r = ctx.boot("examples/hello").expect_status(0)
+    r.expect(r"^hello, world, from lunik on Lua 5\.4$",
+             r"^booted in \d+ us \(PVH entry to main\.lua\)$",
+             r"^args: \(none\)$", r"^slept 0\.1\d\d s$")
+
+
+@test
+def test_hello_args(ctx):
+    ctx.boot("examples/hello", ["name=tester"]).expect_status(0).expect(
+        r"^hello, tester, from lunik", r"^args: name=tester$")
+
+
+@test
+def test_require(ctx):
+    ctx.boot("modules").expect_status(0).expect(
+        r"^util: 42$", r"^deep: lib/deep/init\.lua$",
+        r"^stdlib test: function$", r"^same module twice: true$",
+        r"^missing: false module 'no\.such\.module' not found:$")
+
+
+@test
+def test_require_app_first(ctx):
+    ctx.boot("shadow").expect_status(0).expect(
+        r"^shadowed: the app's own test\.lua$")
+
+
+@test
+def test_rom_files(ctx):
+    ctx.boot("files").expect_status(0).expect(
+        r"^read: hello from the ROM$", r"^size: 31$", r"^lines: 2$",
+        r"^missing: nil\|nope\.txt: No such file or directory\|2$",
+        r"^write err: nil \| data/greeting\.txt: Read-only file system$",
+        r"^dir: nil \| data: Is a directory$",
+        r"^escape: \.\./\.\./etc/passwd: No such file or directory$")
+
+
+@test
+def test_uncaught_error(ctx):
+    r = ctx.boot("error").expect_status(1)
+    r.expect(r"^before the error$",
+             r"^lunik: lib/bad\.lua:3: boom from a module$",
+             r"^stack traceback:$",
+             r"lib/bad\.lua:3: in function 'lib\.bad\.go'|lib/bad\.lua:3: in (upvalue|field|function) '?go'?",
+             r"main\.lua:3: in main chunk")
+    r.expect_not(r"never printed")
+
+
+@test
+def test_syntax_error(ctx):
+    ctx.boot("syntax").expect_status(1).expect(
+        r"^lunik: main\.lua:2: unexpected symbol near '='$").expect_not(r"^fine$")
+
+
+@test
+def test_os_exit(ctx):
+    ctx.boot("exit7").expect_status(7).expect(r"^exiting with 7$").expect_not(
+        r"never printed")
+
+
+@test
+def test_args(ctx):
+    r = ctx.boot("args", ["port=8080", "debug", "msg=hello world", "empty="])
+    r.expect_status(0).expect(
+        r"^arg debug=true$", r"^arg empty=$", r"^arg msg=hello world$",
+        r"^arg port=8080$", r'^cmdline: port=8080 debug msg="hello world" empty=$',
+        r"^getenv port: 8080$", r"^getenv none: nil$")
+
+
+@test
+def test_sleep_halts(ctx):
+    base = ctx.boot("sleep", ["n=0"]).expect_status(0)
+    r = ctx.boot("sleep", ["n=5"]).expect_status(0).expect(r"^done$")
+    r.expect(r"^false\s+.*bad argument #1 to 'sleep'")
+    import re
+    for s in re.findall(r"^slept (\S+)$", r.out, re.M):
+        if abs(float(s) - 0.2) > 0.05:
+            r.fail("timer.sleep(0.2) lasted %s s" % s)
+    # One second asleep must cost the host little CPU beyond the boot.
+    extra = r.cpu - base.cpu
+    if extra > 0.5:
+        r.fail("sleeping 1 s cost %.2f s more host CPU than not sleeping "
+               "(%.2f vs %.2f): the guest is spinning" % (extra, r.cpu, base.cpu))
+
+
+@test
+def test_clocks_and_timeline(ctx):
+    t0 = time.time()
+    r = ctx.boot("clock").expect_status(0)
+    t1 = time.time()
+    guest = float(r.find(r"^time (\S+)$").group(1))
+    if not (t0 - 2 <= guest <= t1 + 2):
+        r.fail("sys.time() %.3f is not within 2 s of the host (%.3f..%.3f)"
+               % (guest, t0, t1))
+    r.expect(r"^phase pvh_entry 0\.0$", r"^phase main\.lua \d+",
+             r"^monotonic steps: true$", r"^mem total=\d+ used=\d+ lua=\d+$",
+             r"^date 20\d\d-\d\d-\d\d$")
+
+
+@test
+def test_out_of_memory(ctx):
+    ctx.boot("oom", mem="16M").expect_status(0).expect(
+        r"^caught: false not enough memory$",
+        r"^after: \d+ chunks were allocated, and printing still works$")
+
+
+@test
+def test_sandbox(ctx):
+    ctx.boot("sandbox").expect_status(0).expect(
+        r"^os\.execute nil$", r"^io\.popen nil$", r"^os\.remove nil$",
+        r"^package\.loadlib nil$",
+        r"^binary load: attempt to load a binary chunk \(mode is 't'\)$",
+        r"^mode b: binary chunks are not supported$", r"^text load: 2$",
+        r"^env load: from env$", r"^dofile: chunk ran$",
+        r"^loadfile: chunk ran$",
+        r"^loadfile missing: cannot open nope\.lua: no such file in the image$",
+        r"^stdin: nil$")
+
+
+def fault_case(ctx, what, *patterns):
+    if not os.path.exists(FAULT_OBJ):
+        raise Failure("%s is missing: `make test` builds it" % FAULT_OBJ)
+    r = ctx.boot("faults", ["what=" + what], link=[FAULT_OBJ])
+    r.expect_status(125).expect(r"^fault: %s$" % what, *patterns)
+    r.expect_not(r"survived")
+
+
+@test
+def test_panic_write_text(ctx):
+    fault_case(ctx, "write_text", r"(?i)page fault", r"(?i)write",
+               r"(?i)read-only", r"m_write_text")
+
+
+@test
+def test_panic_exec_heap(ctx):
+    fault_case(ctx, "exec_heap", r"(?i)page fault", r"(?i)no-execute",
+               r"m_exec_heap")
+
+
+@test
+def test_panic_null(ctx):
+    fault_case(ctx, "null", r"(?i)page fault", r"(?i)null|unmapped", r"m_null")
+
+
+@test
+def test_panic_stack_overflow(ctx):
+    fault_case(ctx, "stack_overflow", r"(?i)stack overflow")
+
+
+@test
+def test_plat_panic(ctx):
+    fault_case(ctx, "panic", r"test panic", r"fault\.c:\d+", r"m_panic")
+
+
+@test_once
+def test_reproducible_build(ctx):
+    a = os.path.join(BUILD, "repro-a.elf")
+    b = os.path.join(BUILD, "repro-b.elf")
+    build("examples/hello", out=a)
+    build("examples/hello", out=b)
+    if not filecmp.cmp(a, b, shallow=False):
+        raise Failure("two builds of examples/hello differ")
+
+
+@test
+def test_lunik_test_counts(ctx):
+    r = ctx.lunik("test", os.path.join(ROOT, "tests/system/apps/specs"))
+    r.expect(r"^ok   \d+ - arithmetic adds", r"^FAIL \d+ - wrong fails on purpose$",
+             r"expected: 1", r"^1 passed, 1 failed$")
+    if r.status == 0:
+        r.fail("lunik test exited 0 with a failing spec")
+
+
+@test
+def test_new_scaffold_passes(ctx):
+    tmp = tempfile.mkdtemp(prefix="lunik-new-")
+    try:
+        app = os.path.join(tmp, "myapp")
+        ctx.lunik("new", app).expect_status(0)
+        ctx.lunik("test", app).expect_status(0).expect(r"^1 passed, 0 failed$")
+        ctx.lunik("run", app, "--", "name=scaffold").expect_status(0).expect(
+            r"^hello, scaffold$")
+        r = ctx.lunik("new", app)
+        if r.status == 0:
+            r.fail("lunik new over an existing app succeeded")
+        r.expect(r"already exists")
+    finally:
+        shutil.rmtree(tmp)
+
+
+@test_once
+def test_cli_errors(ctx):
+    r = ctx.lunik("build", "/nonexistent/app")
+    if r.status == 0:
+        r.fail("building a missing folder succeeded")
+    r.expect(r"^lunik: /nonexistent/app: not a folder$")
+    r = ctx.lunik("run", os.path.join(ROOT, "examples/hello"), "--mem", "lots")
+    r.expect(r"bad size 'lots'")
+    if r.status == 0:
+        r.fail("a bad --mem was accepted")
+    r = ctx.lunik("run", "--frobnicate")
+    if r.status != 2:
+        r.fail("an unknown flag gave status %s, not 2" % r.status)
+    r = ctx.lunik("build", os.path.join(ROOT, "tests/system/apps/specs"))
+    r.expect(r"has no main\.lua")
