@@ -14,13 +14,21 @@
 BUILD := build
 Q := $(if $(V),,@)
 
+# Debian packages the build, `lunik run` and the tests need. They are
+# checked before anything else is read, since the flags below ask gcc for
+# its paths: as root the missing ones are installed, otherwise the exact
+# apt-get line is printed.
+HOST_PACKAGES := gcc make binutils python3 qemu-system-x86 apt dpkg-dev \
+	xz-utils
+ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+ifneq ($(shell tools/host-check $(HOST_PACKAGES) >&2 && echo ok),ok)
+$(error missing Debian packages (see above))
+endif
+endif
+
 include mk/toolchain.mk
 include mk/deps.mk
 include mk/kernel.mk
-
-# Debian packages the build, `lunik run` and the tests need.
-HOST_PACKAGES := gcc make binutils python3 qemu-system-x86 $(DEPS_HOST_PACKAGES)
-HOST_STAMP := $(BUILD)/.host-packages
 
 RUNTIME_SRCS := $(wildcard runtime/*.c)
 BINDING_SRCS := $(wildcard bindings/*.c)
@@ -31,15 +39,8 @@ HOST_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Iruntime -Itools
 LUNIK_PACK := $(BUILD)/host/lunik-pack
 FLOOR := $(BUILD)/floor.elf
 
-.PHONY: all run test bench clean distclean host-packages
+.PHONY: all run test bench clean distclean
 all: $(BUILD)/lunik.o $(LUNIK_PACK) $(FLOOR) $(DEPS_LIBS)
-
-# The check runs on every make (it costs a few dpkg queries) but only the
-# first run on a machine installs anything.
-host-packages:
-	$(Q)tools/host-check $(HOST_PACKAGES)
-
-$(DEPS_LIBS) $(KERNEL_OBJS) $(RUNTIME_OBJS): | host-packages
 
 $(RUNTIME_OBJS): $(BUILD)/%.o: %.c $(SYSROOT)/lib/libc.a $(SYSROOT)/lib/liblua.a
 	@mkdir -p $(dir $@)
@@ -51,13 +52,13 @@ $(BUILD)/lunik.o: $(KERNEL_OBJS) $(RUNTIME_OBJS)
 	@echo "  LD    $@"
 	$(Q)$(TARGET_LD) -r -o $@ $^
 
-$(LUNIK_PACK): tools/lunik-pack.c tools/rompack.c runtime/rom.c tools/rompack.h runtime/rom.h | host-packages
+$(LUNIK_PACK): tools/lunik-pack.c tools/rompack.c runtime/rom.c tools/rompack.h runtime/rom.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  HOSTCC $@")
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) -o $@ tools/lunik-pack.c tools/rompack.c runtime/rom.c
 
 # The benchmark floor: an empty PVH kernel that exits at once.
-$(FLOOR): bench/floor.S bench/floor.ld | host-packages
+$(FLOOR): bench/floor.S bench/floor.ld
 	@mkdir -p $(dir $@)
 	@echo "  AS    $@"
 	$(Q)$(TARGET_CC) -c -o $(BUILD)/floor.o bench/floor.S

@@ -218,3 +218,10 @@ def test_cli_errors(ctx):
         r.fail("an unknown flag gave status %s, not 2" % r.status)
     r = ctx.lunik("build", os.path.join(ROOT, "tests/system/apps/specs"))
     r.expect(r"has no main\.lua")
+
+
+@test
+def test_in_guest_specs(ctx):
+    """tests/lua: the in-guest specs, run by `lunik test`."""
+    r = ctx.lunik("test", os.path.join(ROOT, "tests", "lua"))
+    r.expect_status(0).expect(r"^\d+ passed, 0 failed$").expect_not(r"^FAIL")

@@ -1,0 +1,57 @@
+local sys = require "sys"
+
+describe("sys", function()
+  it("gives the boot arguments as a table", function()
+    assert.equal("table", type(sys.args))
+    assert.equal("string", type(sys.cmdline))
+  end)
+
+  it("has a monotonic clock that advances", function()
+    local a = sys.monotonic()
+    local b = sys.monotonic()
+    assert.truthy(b >= a)
+    assert.truthy(a > 0)
+    assert.equal(sys.monotonic() >= b, true)
+  end)
+
+  it("has a wall clock after 2024", function()
+    assert.truthy(sys.time() > 1704067200)
+    assert.truthy(math.abs(sys.time() - os.time()) < 2)
+  end)
+
+  it("reports memory figures", function()
+    local m = sys.mem()
+    assert.truthy(m.heap_total > 0)
+    assert.truthy(m.heap_used > 0 and m.heap_used <= m.heap_total)
+    assert.truthy(m.heap_peak >= m.heap_used)
+    local before = sys.mem().lua
+    local big = {}
+    for i = 1, 10000 do big[i] = i end
+    assert.truthy(sys.mem().lua > before)
+  end)
+
+  it("has a boot timeline from pvh_entry to main.lua", function()
+    local t = sys.boot_timeline()
+    assert.equal("pvh_entry", t[1].name)
+    assert.equal(0, t[1].us)
+    assert.equal("main.lua", t[#t].name)
+    for i = 2, #t do assert.truthy(t[i].us >= t[i - 1].us) end
+  end)
+
+  it("lists the image's files", function()
+    local files = sys.files()
+    local seen = {}
+    for _, f in ipairs(files) do seen[f] = true end
+    assert.truthy(seen["sys_spec.lua"])
+    assert.truthy(seen["data/two_lines.txt"])
+    assert.same({ "two_lines.txt" }, sys.files("data"))
+    local std = {}
+    for _, f in ipairs(sys.files("/stdlib")) do std[f] = true end
+    assert.truthy(std["test.lua"])
+  end)
+
+  it("refuses a bad exit code", function()
+    assert.error(function() sys.exit(300) end)
+    assert.error(function() sys.exit("x") end)
+  end)
+end)
