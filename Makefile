@@ -38,9 +38,10 @@ HOST_CC := cc
 HOST_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Iruntime -Itools
 LUNIK_PACK := $(BUILD)/host/lunik-pack
 FLOOR := $(BUILD)/floor.elf
+KVM_PROBE := $(BUILD)/host/kvm-probe.elf
 
 .PHONY: all run test bench clean distclean
-all: $(BUILD)/lunik.o $(LUNIK_PACK) $(FLOOR) $(DEPS_LIBS)
+all: $(BUILD)/lunik.o $(LUNIK_PACK) $(FLOOR) $(KVM_PROBE) $(DEPS_LIBS)
 
 $(RUNTIME_OBJS): $(BUILD)/%.o: %.c $(SYSROOT)/lib/libc.a $(SYSROOT)/lib/liblua.a
 	@mkdir -p $(dir $@)
@@ -63,6 +64,13 @@ $(FLOOR): bench/floor.S bench/floor.ld
 	@echo "  AS    $@"
 	$(Q)$(TARGET_CC) -c -o $(BUILD)/floor.o bench/floor.S
 	$(Q)$(TARGET_LD) -n -T bench/floor.ld -o $@ $(BUILD)/floor.o
+
+# What tools/lunik boots to learn whether KVM runs guests natively here.
+$(KVM_PROBE): tools/kvm-probe.S bench/floor.ld
+	@mkdir -p $(dir $@)
+	@echo "  AS    $@"
+	$(Q)$(TARGET_CC) -c -o $(BUILD)/host/kvm-probe.o tools/kvm-probe.S
+	$(Q)$(TARGET_LD) -n -T bench/floor.ld -e probe_start -o $@ $(BUILD)/host/kvm-probe.o
 
 run: all
 	$(Q)tools/lunik run examples/hello

@@ -35,9 +35,10 @@ int64_t plat_wall_ns(void);
 
 /* Halts the CPU until plat_monotonic_ns() >= (deadline_ns) or until a device
  * interrupt arrives, whichever comes first; returns at once when the deadline
- * has passed. May return early (any interrupt wakes it): callers re-check
- * their condition and call again. (deadline_ns) UINT64_MAX waits for a device
- * event only. */
+ * has passed, or when a device interrupt arrived since the previous call. May
+ * return early: callers re-check their condition and call again.
+ * (deadline_ns) UINT64_MAX waits for a device event only. Returns with
+ * interrupts enabled, as runtime_main() always runs. */
 void plat_wait(uint64_t deadline_ns);
 
 /* The free RAM the layer above may use as its heap: [*start, *end), page
@@ -57,9 +58,11 @@ struct plat_phase {
  * count. The first is "pvh_entry" at 0 ns. */
 size_t plat_boot_phases(const struct plat_phase **phases);
 
-/* Ends the machine with (status), 0..126: isa-debug-exit under QEMU (the
- * launcher decodes it), else an ACPI/keyboard-controller power-off. Flushes
- * nothing: callers flush their own buffers first. */
+/* Ends the machine with (status), clamped to 0..126: through QEMU's
+ * isa-debug-exit (port 0xf4, written as status + 1, so QEMU exits with
+ * 2 * status + 3; the launcher decodes it), else a keyboard-controller
+ * reset (Firecracker's shutdown; the status is lost), else a triple fault.
+ * Flushes nothing: callers flush their own buffers first. */
 _Noreturn void plat_exit(int status);
 
 /* Prints a panic report naming (file):(line) and (msg), with a symbolised

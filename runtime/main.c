@@ -12,7 +12,6 @@
 struct rom rt_rom;
 
 extern const uint8_t __rom_start[], __rom_end[];
-void __libc_init_array(void);
 
 #define MAX_PHASES 32
 
@@ -46,9 +45,8 @@ int runtime_main(void)
 {
 	int err, status;
 
-	rt_heap_init();
-	__libc_init_array();
-	rt_mark("libc");
+	rt_heap_init(); /* newlib needs no other set-up: no constructors here */
+	rt_mark("heap");
 	err = rom_open(&rt_rom, __rom_start, (size_t)(__rom_end - __rom_start));
 	if (err) {
 		fprintf(stderr, "lunik: cannot mount the image's ROM: %s\n",

@@ -18,6 +18,12 @@
 #include "internal.h"
 #include "runtime.h"
 
+/* newlib names the monotonic clock only where _POSIX_MONOTONIC_CLOCK is
+ * set; its value there is 4. */
+#ifndef CLOCK_MONOTONIC
+#define CLOCK_MONOTONIC ((clockid_t)4)
+#endif
+
 static uintptr_t heap_start, heap_end, heap_brk, heap_max;
 
 void rt_heap_init(void)

@@ -104,13 +104,16 @@ def main():
 
     accels = []
     if not a.tcg_only:
-        if harness.kvm_usable():
+        ok, why = harness.kvm_state()
+        if ok:
             accels.append("kvm")
         elif a.kvm_only:
-            print("tests: --kvm-only, but /dev/kvm is not usable", file=sys.stderr)
+            print("tests: --kvm-only, but KVM is not usable: %s" % why,
+                  file=sys.stderr)
             return 1
         else:
-            print("tests: /dev/kvm not usable: software emulation only")
+            print("tests: KVM is not usable, software emulation only: %s"
+                  % why)
     if not a.kvm_only:
         accels.append("tcg")
 

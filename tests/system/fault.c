@@ -42,6 +42,7 @@ static int m_null(lua_State *L)
 }
 
 /* Recurses until the stack runs into its guard page. */
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
 static int __attribute__((noinline)) deep(volatile char *prev)
 {
 	volatile char frame[512];

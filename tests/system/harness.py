@@ -38,12 +38,12 @@ class Failure(Exception):
     pass
 
 
-def kvm_usable():
-    try:
-        os.close(os.open("/dev/kvm", os.O_RDWR))
-        return True
-    except OSError:
-        return False
+def kvm_state():
+    """(True, "kvm -cpu ...") when KVM runs guests natively here, else
+    (False, why): `lunik accel` probes and caches the answer."""
+    r = subprocess.run([LUNIK, "accel"], capture_output=True, text=True,
+                       timeout=120)
+    return r.returncode == 0, (r.stdout or r.stderr).strip()
 
 
 class Result:

@@ -5,7 +5,9 @@ f:close()
 local n = 0
 for _ in io.lines("/app/data/greeting.txt") do n = n + 1 end
 print("lines: " .. n)
-print("missing: " .. table.concat({tostring(io.open("nope.txt"))}, "|"))
+local r = table.pack(io.open("nope.txt"))
+for i = 1, r.n do r[i] = tostring(r[i]) end
+print("missing: " .. table.concat(r, "|", 1, r.n))
 local g, err = io.open("nope.txt")
 print("missing err: " .. tostring(g) .. " | " .. err)
 local w, werr = io.open("data/greeting.txt", "w")

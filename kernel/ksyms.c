@@ -1,0 +1,66 @@
+/*
+ * ksyms.c -- address to symbol name, over the table in .ksyms (format in
+ * ksyms.h). Called from panics only, so it trusts nothing: a table that
+ * does not fit its section is ignored, and each name is bounds-checked.
+ */
+#include "kernel.h"
+#include "ksyms.h"
+
+/* The table's entries and names, or false if there is no usable table. */
+static bool table(const struct ksyms_entry **entries, uint32_t *count,
+		  const char **names, size_t *names_len)
+{
+	const char *start = __ksyms_start, *end = __ksyms_end;
+	size_t len = (size_t)(end - start);
+	const struct ksyms_header *h = (const struct ksyms_header *)start;
+
+	/* No libc here (panics call this): compare the magic by hand. */
+	if (len < sizeof(*h) || h->magic[0] != 'K' || h->magic[1] != 'S' ||
+	    h->magic[2] != 'Y' || h->magic[3] != 'M' ||
+	    h->count > (len - sizeof(*h)) / sizeof(struct ksyms_entry))
+		return false;
+	*entries = (const struct ksyms_entry *)(start + sizeof(*h));
+	*count = h->count;
+	*names = start + sizeof(*h) + (size_t)h->count * sizeof(**entries);
+	*names_len = (size_t)(end - *names);
+	return h->count > 0;
+}
+
+bool ksyms_lookup(uintptr_t addr, const char **name, uintptr_t *off)
+{
+	const struct ksyms_entry *e;
+	const char *names;
+	size_t names_len;
+	uint32_t count, lo, hi;
+
+	if (!table(&e, &count, &names, &names_len))
+		return false;
+	/* The last entry with e[i].addr <= addr: lo ends as its index + 1. */
+	lo = 0;
+	hi = count;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (e[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return false;
+	e += lo - 1;
+	/* Size 0 (assembly labels) holds anything up to the next symbol;
+	 * text ends the last one. */
+	if (e->size ? addr - e->addr >= e->size
+		    : addr >= (uintptr_t)__text_end)
+		return false;
+	if (e->name_off >= names_len)
+		return false;
+	/* The name must end inside the table. */
+	for (size_t i = e->name_off; names[i]; i++)
+		if (i + 1 >= names_len)
+			return false;
+	*name = names + e->name_off;
+	*off = addr - e->addr;
+	return true;
+}

@@ -1,0 +1,47 @@
+/*
+ * ksyms.h -- the symbol table panics print backtraces with.
+ *
+ * The image carries it in the section ".ksyms", which link.ld places last
+ * (between __ksyms_start and __ksyms_end) so that its size never moves any
+ * other symbol. Images are linked twice: the first pass has no .ksyms
+ * (backtraces then show bare addresses); a host tool (tools/lunik) reads
+ * the first image's symbols and links the table into the second.
+ *
+ * Format, little-endian, no padding anywhere:
+ *
+ *   header   char     magic[4]     "KSYM" (no NUL)
+ *            uint32_t count        number of entries
+ *   entries  count times, sorted by addr ascending (16 bytes each):
+ *            uint64_t addr         the symbol's address in the image
+ *            uint32_t name_off     offset of its name, counted from the
+ *                                  first byte after the last entry
+ *            uint32_t size         its size in bytes; 0 if unknown
+ *   names    NUL-terminated strings, in any order
+ *
+ * So the names start at byte 8 + 16 * count of the section. Only code
+ * symbols are useful (nm types t, T, w, W). A table that does not fit the
+ * section, or whose magic differs, is ignored.
+ */
+#ifndef LUNIK_KSYMS_H
+#define LUNIK_KSYMS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ksyms_header {
+	char magic[4];
+	uint32_t count;
+};
+
+struct ksyms_entry {
+	uint64_t addr;
+	uint32_t name_off;
+	uint32_t size;
+};
+
+/* Finds the symbol that holds (addr): sets (*name) and (*off), the offset
+ * of addr into it, and returns true; false if no symbol holds addr (or
+ * the image has no table). Safe in a panic: no allocation, no locks. */
+bool ksyms_lookup(uintptr_t addr, const char **name, uintptr_t *off);
+
+#endif

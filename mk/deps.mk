@@ -1,0 +1,188 @@
+# Third-party code: newlib 3.3, Lua 5.4, lwIP 2.1 and mbedTLS 2.28, from
+# Debian 12's packages (DESIGN.md, "Third-party code"). Included after
+# mk/toolchain.mk. Nothing of theirs is committed: deps/dep.sh fetches them
+# through a private apt configuration under $(BUILD)/apt, checks each upstream
+# tarball against deps/sources.sha256, and unpacks it with Debian's patches
+# applied into $(BUILD)/src/NAME. They are then built once with our flags.
+#
+# Targets:
+#   deps                          all of the below
+#   $(SYSROOT)/lib/libc.a libm.a  newlib; its headers in $(SYSROOT)/include
+#   $(SYSROOT)/lib/liblua.a       Lua's library; lua.h & co in $(SYSROOT)/include
+#   $(LWIP_STAMP) $(MBEDTLS_STAMP)  the patched trees $(LWIP_SRC), $(MBEDTLS_SRC)
+#                                 (fetched only: their builds come with their
+#                                 own configuration headers)
+# Variables: DEPS_LIBS, DEPS_HOST_PACKAGES, LWIP_SRC, MBEDTLS_SRC.
+#
+# Each dependency prints one line; the output of configure and compilers goes
+# to $(BUILD)/logs/NAME.log, whose tail is shown on failure. A library is
+# rebuilt only when its pinned tarball or its flags change ($(BUILD)/stamps/
+# NAME.sig records them).
+
+ifeq ($(filter grouped-target,$(.FEATURES)),)
+$(error mk/deps.mk needs GNU make 4.3 or later (grouped targets))
+endif
+
+# Debian packages the fetch and the builds need on the host.
+DEPS_HOST_PACKAGES := apt dpkg-dev xz-utils make gcc binutils
+
+DEPS_PINS  := deps/sources.sha256
+DEPS_SH    := BUILD=$(BUILD) DEPS_PINS=$(DEPS_PINS) deps/dep.sh
+DEPS_Q     := $(if $(V),,@)
+DEPS_NPROC := $(shell nproc 2>/dev/null || echo 2)
+# The third-party builds run their own make, not a sub-make of ours: none of
+# our command-line variables, flags or jobserver leak into them.
+DEPS_MAKE  := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+	-u GNUMAKEFLAGS make -j$(DEPS_NPROC)
+# Debug info names build/src/... rather than this checkout's absolute path,
+# so the libraries do not depend on where the repository lives.
+DEPS_PREFIX_MAP := -ffile-prefix-map=$(abspath .)/=
+
+# "TARBALL=SHA256" words of the pin file, for the signatures below.
+DEPS_PIN_WORDS := $(shell awk '{sub(/^\*/, "", $$2); print $$2 "=" $$1}' $(DEPS_PINS))
+deps_pin = $(filter $1=%,$(DEPS_PIN_WORDS))
+
+# $(call deps_sig_rule,FILE,VAR): FILE holds the value of VAR and is rewritten
+# (so what depends on it is rebuilt) only when that value changes. Written by
+# the shell, not $(file), so that make -n changes nothing.
+deps_same = $(and $(findstring x$1x,x$2x),$(findstring x$2x,x$1x))
+define deps_sig_rule
+$1: $(if $(call deps_same,$(file <$1),$($2)),,deps-force)
+	@mkdir -p $$(@D) && printf '%s\n' '$$(subst ','\'',$$($2))' >$$@
+endef
+.PHONY: deps deps-force
+deps-force:
+
+# --------------------------------------------------------------------------
+# newlib 3.3: Debian's binary package newlib-source ships Debian's patched
+# tree as a tarball (its quilt patches already applied). Built as a cross
+# newlib for a bare x86_64 ELF target with the host gcc; only target-newlib
+# (libc, libm), no libgloss.
+#
+# Configure choices, for a single-threaded unikernel:
+#   --disable-newlib-supplied-syscalls  runtime/ provides _write, _sbrk, ...
+#   --disable-newlib-multithread  one vCPU, no threads: locks compile away
+#   --enable-newlib-io-long-long, --enable-newlib-io-c99-formats
+#                          printf/scanf with %lld, %a, %hh, %z, %j (Lua)
+#   (default)              full stdio and reentrancy structure (no
+#                          --enable-newlib-reent-small, no nano formatted
+#                          io), dlmalloc-based malloc (not nano-malloc: Lua
+#                          reallocs a lot), floating point io
+#   --disable-multilib --disable-nls  one ABI, no messages catalogues
+#   CC_FOR_TARGET="gcc -nostdinc", -isystem $(GCC_INCLUDE): newlib's headers
+#                          then gcc's own (stddef.h, stdarg.h, float.h),
+#                          never the host's glibc headers
+# -D/-U flags (they come after newlib's own on the command line):
+#   -UMISSING_SYSCALL_NAMES  for an unknown OS ("*-elf") newlib's configure
+#                          makes its reentrant layer call write(), sbrk(), ...
+#                          undoing it keeps the standard names _write,
+#                          _sbrk, _close, ... that runtime/ implements
+#   -D_COMPILING_NEWLIB    newlib's headers then declare those _names (as for
+#                          ARM targets): without it _sbrk, _lseek, _read...
+#                          would be implicitly declared as returning int
+#   -DNO_EXEC              no processes: system() fails with ENOSYS (the
+#                          Linux gcc defines "unix", which would otherwise
+#                          pull in fork/execve/wait)
+#   -UHAVE_INIT_FINI       __libc_init_array/__libc_fini_array run only the
+#                          .init_array/.fini_array tables: no crti.o, so no
+#                          _init/_fini to provide
+#   -Wa,--noexecstack      the x86_64 assembly files (setjmp, memcpy, memset)
+#                          lack a .note.GNU-stack, for which ld warns at
+#                          every link
+# The objects are non-PIC: $(TARGET_ARCH_FLAGS) has -fno-pic -fno-pie, and
+# dep.sh check-newlib refuses any GOT relocation or system call instruction.
+# --------------------------------------------------------------------------
+NEWLIB_VERSION := 3.3.0
+NEWLIB_TARBALL := newlib-3.3.0.tar.xz
+DEPS_NEWLIB    := $(BUILD)/newlib
+DEPS_NEWLIB_STAGE := $(DEPS_NEWLIB)/stage/usr/x86_64-elf
+DEPS_NEWLIB_LIBS  := $(SYSROOT)/lib/libc.a $(SYSROOT)/lib/libm.a
+
+NEWLIB_CFLAGS := $(TARGET_ARCH_FLAGS) $(TARGET_OPT) -isystem $(GCC_INCLUDE) \
+	-UMISSING_SYSCALL_NAMES -D_COMPILING_NEWLIB -DNO_EXEC -UHAVE_INIT_FINI \
+	-Wa,--noexecstack $(DEPS_PREFIX_MAP)
+NEWLIB_CONFIGURE := $(abspath $(BUILD))/src/newlib/configure \
+	--target=x86_64-elf --prefix=/usr \
+	--disable-multilib --disable-nls \
+	--disable-newlib-supplied-syscalls \
+	--disable-newlib-multithread \
+	--enable-newlib-io-long-long \
+	--enable-newlib-io-c99-formats \
+	CC_FOR_TARGET="$(TARGET_CC) -nostdinc" \
+	AS_FOR_TARGET=as AR_FOR_TARGET=$(TARGET_AR) RANLIB_FOR_TARGET=ranlib \
+	LD_FOR_TARGET=$(TARGET_LD) NM_FOR_TARGET=nm \
+	CFLAGS_FOR_TARGET="$(NEWLIB_CFLAGS)"
+
+DEPS_NEWLIB_SIG := $(call deps_pin,$(NEWLIB_TARBALL)) $(NEWLIB_CONFIGURE)
+$(eval $(call deps_sig_rule,$(BUILD)/stamps/newlib.sig,DEPS_NEWLIB_SIG))
+
+$(DEPS_NEWLIB_LIBS) &: $(BUILD)/stamps/newlib.sig
+	$(DEPS_Q)$(DEPS_SH) fetch newlib deb newlib-source $(NEWLIB_TARBALL) "newlib $(NEWLIB_VERSION)" build
+	$(DEPS_Q)rm -rf $(DEPS_NEWLIB) && mkdir -p $(DEPS_NEWLIB)/obj
+	$(DEPS_Q)$(DEPS_SH) run newlib $(DEPS_NEWLIB)/obj $(NEWLIB_CONFIGURE)
+	$(DEPS_Q)$(DEPS_SH) run newlib $(DEPS_NEWLIB)/obj $(DEPS_MAKE) all-target-newlib MAKEINFO=true
+	$(DEPS_Q)$(DEPS_SH) run newlib $(DEPS_NEWLIB)/obj $(DEPS_MAKE) install-target-newlib \
+		MAKEINFO=true DESTDIR=$(abspath $(DEPS_NEWLIB))/stage
+	$(DEPS_Q)$(DEPS_SH) check-newlib $(DEPS_NEWLIB_STAGE)/lib/libc.a $(DEPS_NEWLIB_STAGE)/lib/libm.a
+	$(DEPS_Q)mkdir -p $(SYSROOT)/include $(SYSROOT)/lib && \
+		cp -R $(DEPS_NEWLIB_STAGE)/include/. $(SYSROOT)/include/ && \
+		cp $(DEPS_NEWLIB_STAGE)/lib/libc.a $(DEPS_NEWLIB_STAGE)/lib/libm.a $(SYSROOT)/lib/
+
+# --------------------------------------------------------------------------
+# Lua 5.4: every file of src/ but lua.c and luac.c, compiled directly with
+# our flags against newlib's headers (deps/lua/lua.mk). Debian's luaconf.h
+# includes a header its build generates: ours is deps/lua/. LUA_CFLAGS_EXTRA
+# is for later luaconf overrides (-D flags).
+# --------------------------------------------------------------------------
+LUA_VERSION := 5.4.4
+LUA_TARBALL := lua5.4_5.4.4.orig.tar.gz
+DEPS_LUA     := $(BUILD)/lua
+DEPS_LUA_LIB := $(SYSROOT)/lib/liblua.a
+DEPS_LUA_HEADERS := $(addprefix $(BUILD)/src/lua/src/,lua.h luaconf.h lualib.h lauxlib.h lua.hpp) \
+	deps/lua/lua5.4-deb-multiarch.h
+LUA_CFLAGS_EXTRA ?=
+DEPS_LUA_CFLAGS := $(TARGET_CFLAGS) -DLUA_COMPAT_5_3 -Ideps/lua $(DEPS_PREFIX_MAP) $(LUA_CFLAGS_EXTRA)
+
+DEPS_LUA_SIG := $(call deps_pin,$(LUA_TARBALL)) $(TARGET_CC) $(DEPS_LUA_CFLAGS)
+$(eval $(call deps_sig_rule,$(BUILD)/stamps/lua.sig,DEPS_LUA_SIG))
+
+$(DEPS_LUA_LIB): $(BUILD)/stamps/lua.sig $(DEPS_NEWLIB_LIBS) \
+		deps/lua/lua.mk deps/lua/lua5.4-deb-multiarch.h
+	$(DEPS_Q)$(DEPS_SH) fetch lua src lua5.4 $(LUA_TARBALL) "lua $(LUA_VERSION)" build
+	$(DEPS_Q)rm -rf $(DEPS_LUA)
+	$(DEPS_Q)$(DEPS_SH) run lua . $(DEPS_MAKE) -f deps/lua/lua.mk \
+		SRC=$(BUILD)/src/lua/src OBJ=$(DEPS_LUA) OUT=$(DEPS_LUA)/liblua.a \
+		CC=$(TARGET_CC) AR=$(TARGET_AR) 'CFLAGS=$(DEPS_LUA_CFLAGS)'
+	$(DEPS_Q)$(DEPS_SH) check-nopic lua $(DEPS_LUA)/liblua.a
+	$(DEPS_Q)mkdir -p $(SYSROOT)/include $(SYSROOT)/lib && \
+		cp $(DEPS_LUA_HEADERS) $(SYSROOT)/include/ && \
+		cp $(DEPS_LUA)/liblua.a $@
+
+# --------------------------------------------------------------------------
+# lwIP 2.1 and mbedTLS 2.28: fetched, verified and patched only.
+# --------------------------------------------------------------------------
+LWIP_VERSION := 2.1.3
+LWIP_TARBALL := lwip_2.1.3+dfsg1.orig.tar.xz
+LWIP_SRC     := $(BUILD)/src/lwip
+LWIP_STAMP   := $(BUILD)/stamps/lwip.src
+
+MBEDTLS_VERSION := 2.28.3
+MBEDTLS_TARBALL := mbedtls_2.28.3.orig.tar.gz
+MBEDTLS_SRC     := $(BUILD)/src/mbedtls
+MBEDTLS_STAMP   := $(BUILD)/stamps/mbedtls.src
+
+DEPS_LWIP_SIG := $(call deps_pin,$(LWIP_TARBALL))
+$(eval $(call deps_sig_rule,$(BUILD)/stamps/lwip.sig,DEPS_LWIP_SIG))
+DEPS_MBEDTLS_SIG := $(call deps_pin,$(MBEDTLS_TARBALL))
+$(eval $(call deps_sig_rule,$(BUILD)/stamps/mbedtls.sig,DEPS_MBEDTLS_SIG))
+
+$(LWIP_STAMP): $(BUILD)/stamps/lwip.sig
+	$(DEPS_Q)$(DEPS_SH) fetch lwip src lwip $(LWIP_TARBALL) "lwip $(LWIP_VERSION)" && touch $@
+
+$(MBEDTLS_STAMP): $(BUILD)/stamps/mbedtls.sig
+	$(DEPS_Q)$(DEPS_SH) fetch mbedtls src mbedtls $(MBEDTLS_TARBALL) "mbedtls $(MBEDTLS_VERSION)" && touch $@
+
+DEPS_LIBS := $(DEPS_NEWLIB_LIBS) $(DEPS_LUA_LIB)
+
+deps: $(DEPS_LIBS) $(LWIP_STAMP) $(MBEDTLS_STAMP)
+	@:
