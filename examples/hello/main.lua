@@ -1,7 +1,7 @@
 -- hello: the smallest lunik service. It greets, tells how long the boot
 -- took, shows its boot arguments, sleeps a moment and exits 0.
 --
---   lunik run examples/hello -- name=you
+--   lunik run examples/hello -- name=you sleep=0.5
 local sys = require "sys"
 local timer = require "timer"
 
@@ -18,5 +18,5 @@ table.sort(words)
 print("args: " .. (#words > 0 and table.concat(words, " ") or "(none)"))
 
 local t0 = sys.monotonic()
-timer.sleep(0.1)
+timer.sleep(tonumber(args.sleep) or 0.1)
 print(string.format("slept %.3f s", sys.monotonic() - t0))
