@@ -65,6 +65,21 @@ $(FLOOR): bench/floor.S bench/floor.ld
 	$(Q)$(TARGET_CC) -c -o $(BUILD)/floor.o bench/floor.S
 	$(Q)$(TARGET_LD) -n -T bench/floor.ld -o $@ $(BUILD)/floor.o
 
+# Lua for the host, from the same patched source as the guest's: the host
+# unit tests link bindings against it and run stdlib modules on it. Built
+# with the sanitizers the unit tests use (tests/run.py).
+HOST_LUA_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-DLUA_COMPAT_5_3 -DLUA_USE_LINUX -Ideps/lua
+HOST_LUA_LIB := $(BUILD)/host/liblua.a
+HOST_LUA := $(BUILD)/host/lua
+$(HOST_LUA_LIB): $(DEPS_LUA_LIB) deps/lua/lua.mk
+	@echo "  HOST  liblua.a"
+	$(Q)$(DEPS_MAKE) -s -f deps/lua/lua.mk SRC=$(BUILD)/src/lua/src \
+		OBJ=$(BUILD)/host/lua-obj OUT=$@ CC=cc AR=ar 'CFLAGS=$(HOST_LUA_CFLAGS)'
+$(HOST_LUA): $(HOST_LUA_LIB)
+	$(Q)cc $(HOST_LUA_CFLAGS) -I$(BUILD)/src/lua/src -o $@ \
+		$(BUILD)/src/lua/src/lua.c $(HOST_LUA_LIB) -lm -ldl
+
 # What tools/lunik boots to learn whether KVM runs guests natively here.
 $(KVM_PROBE): tools/kvm-probe.S bench/floor.ld
 	@mkdir -p $(dir $@)
@@ -75,7 +90,7 @@ $(KVM_PROBE): tools/kvm-probe.S bench/floor.ld
 run: all
 	$(Q)tools/lunik run examples/hello
 
-test: all
+test: all $(HOST_LUA)
 	$(Q)python3 tests/run.py
 
 bench: all

@@ -13,6 +13,7 @@
 #ifndef LUNIK_PLATFORM_H
 #define LUNIK_PLATFORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,73 @@ size_t plat_boot_phases(const struct plat_phase **phases);
  * reset (Firecracker's shutdown; the status is lost), else a triple fault.
  * Flushes nothing: callers flush their own buffers first. */
 _Noreturn void plat_exit(int status);
+
+/* ---- Devices. Calls below never block: requests are queued and their
+ * completions polled by the layer above, whose event loop calls
+ * plat_wait() when it has nothing to do (any device interrupt wakes it).
+ * Failures are negative errno values (newlib's, which are Linux's). Devices
+ * are numbered from 0 in discovery order; a missing one is -ENODEV. */
+
+/* Network: Ethernet frames without the FCS. */
+struct plat_net_info {
+	uint8_t mac[6];
+	uint16_t mtu; /* largest payload of a frame, 1500 */
+};
+
+/* A piece of a frame to send. */
+struct plat_iov {
+	const void *base;
+	size_t len;
+};
+
+/* Fills (info) for network device (dev); returns 0 or -ENODEV. */
+int plat_net_info(unsigned dev, struct plat_net_info *info);
+
+/* Queues one frame, gathered from (iov)[0 .. n), for sending; the bytes
+ * are copied, so the buffers may be reused on return. Returns 0, -EAGAIN
+ * when the transmit queue is full (call plat_wait and retry), -EMSGSIZE
+ * for a frame over mtu + 14 bytes, or -ENODEV. */
+int plat_net_send(unsigned dev, const struct plat_iov *iov, unsigned n);
+
+/* Copies the next received frame into (buf) of (size) bytes and returns
+ * its length; 0 when none is waiting. A frame longer than (size) is
+ * dropped and -EMSGSIZE returned. -ENODEV for no such device. */
+int plat_net_recv(unsigned dev, void *buf, size_t size);
+
+/* Block devices: sectors of sector_size bytes. */
+struct plat_blk_info {
+	uint64_t sectors;
+	uint32_t sector_size; /* 512, or the device's logical block size */
+	bool readonly;
+};
+
+#define PLAT_BLK_READ 0
+#define PLAT_BLK_WRITE 1
+#define PLAT_BLK_FLUSH 2 /* everything completed before it is durable */
+
+/* Fills (info) for block device (dev); returns 0 or -ENODEV. */
+int plat_blk_info(unsigned dev, struct plat_blk_info *info);
+
+/* Queues request (op) on (count) sectors from (sector), into or out of
+ * (buf) (count * sector_size bytes, any alignment, left untouched by the
+ * caller until the request completes; sector, count and buf are ignored
+ * for PLAT_BLK_FLUSH). (tag) comes back with the completion. Returns 0,
+ * -EAGAIN when the queue is full (poll completions and retry), -EINVAL
+ * for a range past the end or a count of 0, -EROFS for a write to a
+ * read-only device, or -ENODEV. */
+int plat_blk_submit(unsigned dev, int op, uint64_t sector, uint32_t count,
+		    void *buf, uintptr_t tag);
+
+/* Takes one completed request of (dev): sets (*tag) and (*status) (0, or
+ * -EIO, -EROFS, -EOPNOTSUPP as the device answered) and returns 1; returns
+ * 0 when none has completed, -ENODEV for no such device. */
+int plat_blk_poll(unsigned dev, uintptr_t *tag, int *status);
+
+/* Fills (buf) with (len) bytes from a hardware entropy source (RDSEED or
+ * RDRAND, else virtio-rng) and returns (len); returns fewer (possibly 0)
+ * when a virtio-rng request is still outstanding (call again after
+ * plat_wait), or -ENODEV when the machine has no entropy source. */
+long plat_random(void *buf, size_t len);
 
 /* Prints a panic report naming (file):(line) and (msg), with a symbolised
  * backtrace of the caller, then exits with PLAT_EXIT_PANIC. Calls neither
