@@ -4,6 +4,7 @@
 #                 host tools
 #   make run      boots examples/hello (building what is missing)
 #   make test     every suite; ends with "N passed, N failed"
+#   make fuzz     the fuzz targets, longer than make test runs them
 #   make bench    boot, size and build figures into bench/results/
 #
 # Third-party sources are fetched from Debian into build/ (mk/deps.mk). An
@@ -19,7 +20,7 @@ Q := $(if $(V),,@)
 # its paths: as root the missing ones are installed, otherwise the exact
 # apt-get line is printed.
 HOST_PACKAGES := gcc make binutils python3 qemu-system-x86 apt dpkg-dev \
-	xz-utils
+	xz-utils clang libclang-rt-14-dev
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
 ifneq ($(shell tools/host-check $(HOST_PACKAGES) >&2 && echo ok),ok)
 $(error missing Debian packages (see above))
@@ -40,7 +41,7 @@ LUNIK_PACK := $(BUILD)/host/lunik-pack
 FLOOR := $(BUILD)/floor.elf
 KVM_PROBE := $(BUILD)/host/kvm-probe.elf
 
-.PHONY: all run test bench clean distclean
+.PHONY: all run test fuzz bench clean distclean
 all: $(BUILD)/lunik.o $(LUNIK_PACK) $(FLOOR) $(KVM_PROBE) $(DEPS_LIBS)
 
 $(RUNTIME_OBJS): $(BUILD)/%.o: %.c $(SYSROOT)/lib/libc.a $(SYSROOT)/lib/liblua.a
@@ -92,6 +93,11 @@ run: all
 
 test: all $(HOST_LUA)
 	$(Q)python3 tests/run.py
+
+# The fuzz targets (tests/fuzz), five minutes each (FUZZ_SECONDS=...).
+FUZZ_SECONDS ?= 300
+fuzz: all $(HOST_LUA)
+	$(Q)python3 tests/run.py --fuzz-only --fuzz-seconds $(FUZZ_SECONDS)
 
 bench: all
 	$(Q)python3 bench/run.py

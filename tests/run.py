@@ -25,13 +25,6 @@ sys.path.insert(0, os.path.join(HERE, "system"))
 import harness  # noqa: E402
 import suite    # noqa: E402  (registers the system tests)
 
-# Each unit test and the sources it links with.
-UNIT = {
-    "test_rom": ["tools/rompack.c", "runtime/rom.c"],
-    "test_path": ["runtime/path.c"],
-}
-
-
 class Tally:
     def __init__(self):
         self.passed = self.failed = 0
@@ -48,22 +41,65 @@ class Tally:
               flush=True)
 
 
+HOST_LUA_LIB = os.path.join(ROOT, "build", "host", "liblua.a")
+LUA_SRC = os.path.join(ROOT, "build", "src", "lua", "src")
+FUZZ_SECONDS = 10  # per target in `make test`; `make fuzz` runs longer
+
+
+def test_header(path):
+    """The words of a test file's header lines "sources: a.c b.c" (what it
+    links with) and "needs: lua" (the host Lua library)."""
+    sources, needs = [], []
+    with open(path) as f:
+        head = f.read(2000)
+    for m in re.finditer(r"^\s*\*?\s*(sources|needs):(.*)$", head, re.M):
+        (sources if m.group(1) == "sources" else needs).extend(m.group(2).split())
+    return sources, needs
+
+
+def host_cc(compiler, path, exe, extra):
+    """Compiles the host test or fuzz target at path into exe; returns the
+    compiler's complaint or None."""
+    sources, needs = test_header(path)
+    cc = [compiler, "-O1", "-g", "-std=gnu11", "-Wall", "-Wextra", "-Werror",
+          "-Wno-unused-parameter", "-Iruntime", "-Itools", "-Ikernel",
+          "-Ibindings", "-Itests/unit"] + extra + ["-o", exe, path] + sources
+    if "lua" in needs:
+        cc[1:1] = ["-I" + LUA_SRC]
+        cc += [HOST_LUA_LIB, "-lm", "-ldl"]
+    r = subprocess.run(cc, cwd=ROOT, capture_output=True, text=True)
+    return r.stderr if r.returncode else None
+
+
 def run_unit(tally, pattern):
+    """tests/unit/test_*.c: each prints "ok - ..." / "FAIL - ..." lines
+    (check.h); tests/unit/test_*.lua run on the host Lua."""
     os.makedirs(BUILD, exist_ok=True)
-    for name, srcs in sorted(UNIT.items()):
-        if pattern and not re.search(pattern, name):
+    unit = os.path.join(HERE, "unit")
+    for fname in sorted(os.listdir(unit)):
+        name, ext = os.path.splitext(fname)
+        if not name.startswith("test_") or ext not in (".c", ".lua"):
             continue
-        exe = os.path.join(BUILD, name)
-        cc = ["cc", "-O1", "-g", "-std=gnu11", "-Wall", "-Wextra", "-Werror",
-              "-fsanitize=address,undefined", "-Iruntime", "-Itools",
-              "-Ikernel", "-Itests/unit", "-o", exe,
-              "tests/unit/%s.c" % name] + srcs
-        r = subprocess.run(cc, cwd=ROOT, capture_output=True, text=True)
-        if r.returncode:
-            tally.fail("unit/%s (build)" % name, r.stderr)
+        if pattern and not re.search(pattern, "unit/" + name):
             continue
-        r = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True,
-                           timeout=300)
+        if ext == ".c":
+            exe = os.path.join(BUILD, name)
+            err = host_cc("cc", os.path.join(unit, fname), exe,
+                          ["-fsanitize=address,undefined",
+                           "-fno-sanitize-recover=undefined"])
+            if err:
+                tally.fail("unit/%s (build)" % name, err)
+                continue
+            argv = [exe]
+        else:
+            argv = [os.path.join(ROOT, "build", "host", "lua"),
+                    os.path.join(unit, fname)]
+        try:
+            r = subprocess.run(argv, cwd=ROOT, capture_output=True,
+                               text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            tally.fail("unit/%s" % name, "timed out after 300 s")
+            continue
         for line in r.stdout.splitlines():
             if line.startswith("ok - "):
                 tally.ok("unit/%s: %s" % (name, line[5:]))
@@ -71,7 +107,54 @@ def run_unit(tally, pattern):
                 tally.fail("unit/%s: %s" % (name, line[7:]), "")
         if r.returncode and "FAIL - " not in r.stdout:
             tally.fail("unit/%s (exit %d)" % (name, r.returncode),
-                       r.stderr[-2000:])
+                       (r.stderr or r.stdout)[-2000:])
+
+
+def run_fuzz(tally, pattern, seconds):
+    """tests/fuzz/fuzz_*.c: libFuzzer targets (LLVMFuzzerTestOneInput),
+    each run for a bounded time from its corpus folder
+    tests/fuzz/corpus/NAME/ (if any). A crash fails the test and keeps the
+    crashing input under build/tests/fuzz/."""
+    fuzz = os.path.join(HERE, "fuzz")
+    if not os.path.isdir(fuzz):
+        return
+    out = os.path.join(BUILD, "fuzz")
+    os.makedirs(out, exist_ok=True)
+    for fname in sorted(os.listdir(fuzz)):
+        name, ext = os.path.splitext(fname)
+        if not name.startswith("fuzz_") or ext != ".c":
+            continue
+        full = "fuzz/%s" % name
+        if pattern and not re.search(pattern, full):
+            continue
+        exe = os.path.join(out, name)
+        err = host_cc("clang", os.path.join(fuzz, fname), exe,
+                      ["-fsanitize=fuzzer,address,undefined",
+                       "-fno-sanitize-recover=undefined"])
+        if err:
+            tally.fail("%s (build)" % full, err)
+            continue
+        work = os.path.join(out, name + ".corpus")
+        os.makedirs(work, exist_ok=True)
+        argv = [exe, "-max_total_time=%d" % seconds, "-timeout=10",
+                "-rss_limit_mb=2048", "-print_final_stats=1",
+                "-artifact_prefix=%s/" % out, work]
+        seeds = os.path.join(fuzz, "corpus", name[len("fuzz_"):])
+        if os.path.isdir(seeds):
+            argv.append(seeds)
+        t0 = time.monotonic()
+        try:
+            r = subprocess.run(argv, cwd=ROOT, capture_output=True,
+                               text=True, timeout=seconds + 120)
+        except subprocess.TimeoutExpired:
+            tally.fail(full, "did not stop after %d s" % seconds)
+            continue
+        runs = re.search(r"stat::number_of_executed_units:\s*(\d+)", r.stderr)
+        if r.returncode:
+            tally.fail(full, r.stderr[-3000:])
+        else:
+            tally.ok("%s (%s runs, %.0fs)" % (full, runs.group(1) if runs
+                                              else "?", time.monotonic() - t0))
 
 
 def run_system(tally, accels, pattern):
@@ -100,6 +183,10 @@ def main():
     g.add_argument("--tcg-only", action="store_true")
     g.add_argument("--kvm-only", action="store_true")
     p.add_argument("-k", metavar="PATTERN", help="only tests matching")
+    p.add_argument("--fuzz-seconds", type=int, default=FUZZ_SECONDS,
+                   help="time per fuzz target (default %d)" % FUZZ_SECONDS)
+    p.add_argument("--fuzz-only", action="store_true",
+                   help="only the fuzz targets")
     a = p.parse_args()
 
     accels = []
@@ -119,8 +206,12 @@ def main():
 
     tally = Tally()
     t0 = time.monotonic()
-    run_unit(tally, a.k)
-    run_system(tally, accels, a.k)
+    if a.fuzz_only:
+        run_fuzz(tally, a.k, a.fuzz_seconds)
+    else:
+        run_unit(tally, a.k)
+        run_fuzz(tally, a.k, a.fuzz_seconds)
+        run_system(tally, accels, a.k)
     if tally.failures:
         print("\nfailed:\n  " + "\n  ".join(tally.failures))
     print("(%.0f s)" % (time.monotonic() - t0))

@@ -232,7 +232,8 @@ int rompack_finish(struct rompack *p, uint8_t **out, size_t *len)
 	size_t names_len = 0, data_off, size;
 	uint8_t *b;
 
-	qsort(p->v, p->n, sizeof(*p->v), cmp_entry);
+	if (p->n) /* an empty archive has no array at all */
+		qsort(p->v, p->n, sizeof(*p->v), cmp_entry);
 	for (size_t i = 0; i < p->n; i++)
 		names_len += strlen(p->v[i].name) + 1;
 	data_off = ALIGN8(names_off + names_len);

@@ -1,5 +1,7 @@
 /*
  * test_path.c -- how Lua-visible paths map to ROM names (runtime/path.c).
+ *
+ * sources: runtime/path.c
  */
 #include <string.h>
 

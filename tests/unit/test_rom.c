@@ -2,6 +2,8 @@
  * test_rom.c -- the ROM archive: packing and reading back, nested paths,
  * empty files, directory queries, bad names, determinism, and rejection of
  * every truncation and every single-byte corruption.
+ *
+ * sources: tools/rompack.c runtime/rom.c
  */
 #include <stdlib.h>
 #include <string.h>
