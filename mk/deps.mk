@@ -9,9 +9,10 @@
 #   deps                          all of the below
 #   $(SYSROOT)/lib/libc.a libm.a  newlib; its headers in $(SYSROOT)/include
 #   $(SYSROOT)/lib/liblua.a       Lua's library; lua.h & co in $(SYSROOT)/include
-#   $(LWIP_STAMP) $(MBEDTLS_STAMP)  the patched trees $(LWIP_SRC), $(MBEDTLS_SRC)
-#                                 (fetched only: their builds come with their
-#                                 own configuration headers)
+#   $(SYSROOT)/lib/liblwip.a      lwIP with deps/lwip's configuration; its
+#                                 headers and ours in $(SYSROOT)/include
+#   $(MBEDTLS_STAMP)              the patched tree $(MBEDTLS_SRC) (fetched
+#                                 only, for now)
 # Variables: DEPS_LIBS, DEPS_HOST_PACKAGES, LWIP_SRC, MBEDTLS_SRC.
 #
 # Each dependency prints one line; the output of configure and compilers goes
@@ -159,30 +160,53 @@ $(DEPS_LUA_LIB): $(BUILD)/stamps/lua.sig $(DEPS_NEWLIB_LIBS) \
 		cp $(DEPS_LUA)/liblua.a $@
 
 # --------------------------------------------------------------------------
-# lwIP 2.1 and mbedTLS 2.28: fetched, verified and patched only.
+# lwIP 2.1: its core (deps/lwip/lwip.mk lists the files) compiled with our
+# configuration, deps/lwip/lwipopts.h and deps/lwip/arch/cc.h, which are
+# installed with lwIP's headers into the sysroot for runtime/ to use.
 # --------------------------------------------------------------------------
 LWIP_VERSION := 2.1.3
 LWIP_TARBALL := lwip_2.1.3+dfsg1.orig.tar.xz
 LWIP_SRC     := $(BUILD)/src/lwip
 LWIP_STAMP   := $(BUILD)/stamps/lwip.src
+DEPS_LWIP     := $(BUILD)/lwip
+DEPS_LWIP_LIB := $(SYSROOT)/lib/liblwip.a
+DEPS_LWIP_CONFIG := deps/lwip/lwipopts.h deps/lwip/arch/cc.h
+DEPS_LWIP_CFLAGS := $(TARGET_CFLAGS) -Ideps/lwip -I$(LWIP_SRC)/src/include \
+	$(DEPS_PREFIX_MAP)
 
+DEPS_LWIP_SIG := $(call deps_pin,$(LWIP_TARBALL)) $(TARGET_CC) $(DEPS_LWIP_CFLAGS)
+$(eval $(call deps_sig_rule,$(BUILD)/stamps/lwip.sig,DEPS_LWIP_SIG))
+
+$(LWIP_STAMP): $(BUILD)/stamps/lwip.sig
+	$(DEPS_Q)$(DEPS_SH) fetch lwip src lwip $(LWIP_TARBALL) "lwip $(LWIP_VERSION)" build && touch $@
+
+$(DEPS_LWIP_LIB): $(LWIP_STAMP) $(DEPS_NEWLIB_LIBS) deps/lwip/lwip.mk $(DEPS_LWIP_CONFIG)
+	$(DEPS_Q)rm -rf $(DEPS_LWIP)
+	$(DEPS_Q)$(DEPS_SH) run lwip . $(DEPS_MAKE) -f deps/lwip/lwip.mk \
+		SRC=$(LWIP_SRC)/src OBJ=$(DEPS_LWIP) OUT=$(DEPS_LWIP)/liblwip.a \
+		CC=$(TARGET_CC) AR=$(TARGET_AR) 'CFLAGS=$(DEPS_LWIP_CFLAGS)'
+	$(DEPS_Q)$(DEPS_SH) check-nopic lwip $(DEPS_LWIP)/liblwip.a
+	$(DEPS_Q)mkdir -p $(SYSROOT)/include/arch $(SYSROOT)/lib && \
+		cp -R $(LWIP_SRC)/src/include/lwip $(LWIP_SRC)/src/include/netif $(SYSROOT)/include/ && \
+		cp deps/lwip/lwipopts.h $(SYSROOT)/include/ && \
+		cp deps/lwip/arch/cc.h $(SYSROOT)/include/arch/ && \
+		cp $(DEPS_LWIP)/liblwip.a $@
+
+# --------------------------------------------------------------------------
+# mbedTLS 2.28: fetched, verified and patched only.
+# --------------------------------------------------------------------------
 MBEDTLS_VERSION := 2.28.3
 MBEDTLS_TARBALL := mbedtls_2.28.3.orig.tar.gz
 MBEDTLS_SRC     := $(BUILD)/src/mbedtls
 MBEDTLS_STAMP   := $(BUILD)/stamps/mbedtls.src
 
-DEPS_LWIP_SIG := $(call deps_pin,$(LWIP_TARBALL))
-$(eval $(call deps_sig_rule,$(BUILD)/stamps/lwip.sig,DEPS_LWIP_SIG))
 DEPS_MBEDTLS_SIG := $(call deps_pin,$(MBEDTLS_TARBALL))
 $(eval $(call deps_sig_rule,$(BUILD)/stamps/mbedtls.sig,DEPS_MBEDTLS_SIG))
-
-$(LWIP_STAMP): $(BUILD)/stamps/lwip.sig
-	$(DEPS_Q)$(DEPS_SH) fetch lwip src lwip $(LWIP_TARBALL) "lwip $(LWIP_VERSION)" && touch $@
 
 $(MBEDTLS_STAMP): $(BUILD)/stamps/mbedtls.sig
 	$(DEPS_Q)$(DEPS_SH) fetch mbedtls src mbedtls $(MBEDTLS_TARBALL) "mbedtls $(MBEDTLS_VERSION)" && touch $@
 
-DEPS_LIBS := $(DEPS_NEWLIB_LIBS) $(DEPS_LUA_LIB)
+DEPS_LIBS := $(DEPS_NEWLIB_LIBS) $(DEPS_LUA_LIB) $(DEPS_LWIP_LIB)
 
 deps: $(DEPS_LIBS) $(LWIP_STAMP) $(MBEDTLS_STAMP)
 	@:

@@ -4,8 +4,12 @@
 #ifndef LUNIK_RUNTIME_INTERNAL_H
 #define LUNIK_RUNTIME_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
+
+struct lua_State;
 
 /* syscalls.c: takes the heap from the platform; first thing at boot. */
 void rt_heap_init(void);
@@ -22,5 +26,19 @@ int rt_fs_fstat(int fd, struct stat *st);
  * service. Returns the exit status: 0 when it returns, 1 when an error
  * escapes it (traceback printed). */
 int lua_start_run(void);
+
+/* sched.c: the loop's view of the tasks. */
+void sched_init(struct lua_State *L);
+bool sched_runnable(void);	     /* a task is ready to run */
+bool sched_idle(void);		     /* no task left, nothing held */
+uint64_t sched_next_deadline(void);  /* the earliest, or UINT64_MAX */
+int sched_exit_status(void);	     /* non-zero once main.lua failed */
+void sched_round(uint64_t now);	     /* wake the expired, run the ready */
+void rt_unwait(void);		     /* undo rt_wait (task_coroutine.c) */
+extern char rt_wait_token;	     /* what blocking calls yield */
+
+/* coro.c: coroutine.resume and coroutine.wrap that pass a blocking yield
+ * of a coroutine inside a task on to the loop. */
+void coro_init(struct lua_State *L);
 
 #endif

@@ -6,7 +6,7 @@
  * `loadfile` and `dofile` read the ROM (the app's modules first, then
  * stdlib's), registers the C bindings in package.preload, and runs the
  * entry script (app/main.lua, or the one named by the ROM's .lunik/entry,
- * as `lunik test` sets) under a traceback handler.
+ * as `lunik test` sets) as the first task of the event loop (loop.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -215,22 +215,6 @@ static void setup_package(lua_State *L)
 	lua_pop(L, 2);
 }
 
-static int msg_handler(lua_State *L)
-{
-	const char *msg = lua_tostring(L, 1);
-
-	if (!msg) {
-		if (luaL_callmeta(L, 1, "__tostring") &&
-		    lua_type(L, -1) == LUA_TSTRING)
-			msg = lua_tostring(L, -1);
-		else
-			msg = lua_pushfstring(L, "(error object is a %s value)",
-					      luaL_typename(L, 1));
-	}
-	luaL_traceback(L, L, msg, 1);
-	return 1;
-}
-
 static int at_panic(lua_State *L)
 {
 	const char *msg = lua_tostring(L, -1);
@@ -269,18 +253,17 @@ int lua_start_run(void)
 	luaL_openlibs(L);
 	sandbox(L);
 	setup_package(L);
+	sched_init(L);
+	coro_init(L);
 	rt_mark("lua");
 
-	lua_pushcfunction(L, msg_handler);
 	if (load_entry(L) != LUA_OK) {
 		fprintf(stderr, "lunik: %s\n", lua_tostring(L, -1));
 		return 1;
 	}
+	rt_spawn(L, 0); /* main.lua is task 1 */
+	lua_pop(L, 1);
 	rt_mark("main.lua");
-	status = lua_pcall(L, 0, 0, 1);
-	if (status != LUA_OK) {
-		fprintf(stderr, "lunik: %s\n", lua_tostring(L, -1));
-		return 1;
-	}
-	return 0;
+	status = rt_loop_run(L);
+	return status;
 }

@@ -10,6 +10,7 @@
 #ifndef LUNIK_RUNTIME_H
 #define LUNIK_RUNTIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,8 +44,80 @@ struct rt_mem {
 };
 void rt_mem(struct rt_mem *m);
 
-/* Halts until plat_monotonic_ns() >= (deadline_ns). */
-void rt_sleep_until(uint64_t deadline_ns);
+/* ---- Tasks and the event loop (sched.c, loop.c).
+ *
+ * A task is a Lua coroutine the scheduler resumes; main.lua is the first.
+ * One runs at a time, until it finishes or waits. A C function that would
+ * block calls rt_wait() as its last act; the loop resumes the task when
+ * the thing it waits on is signalled through the wait queue, or when its
+ * deadline passes, by calling the continuation given to rt_wait. Wakes are
+ * hints: the continuation re-checks its condition and may wait again.
+ * Device and lwIP callbacks only ever wake tasks; Lua runs in tasks only.
+ */
+struct rt_task;
+
+/* Tasks waiting for one thing; zero-initialised is empty. */
+struct rt_waitq {
+	struct rt_task *head, *tail;
+};
+
+/* Suspends the running task of (L) until rt_wake_*(q) or until the
+ * monotonic clock reaches (deadline_ns), then continues with (k)(L,
+ * LUA_YIELD, ctx) (a lua_KFunction, with the stack as it was). (q) NULL
+ * waits for the deadline alone; (deadline_ns) UINT64_MAX means none. Use
+ * as `return rt_wait(L, ...)`. Raises an error when (L) cannot yield: not in
+ * a task, or inside require, a metamethod, table.sort, a string.gsub
+ * callback or __gc (Lua cannot yield across those). */
+int rt_wait(struct lua_State *L, struct rt_waitq *q, uint64_t deadline_ns,
+	    intptr_t ctx, int (*k)(struct lua_State *, int, intptr_t));
+
+/* Makes the first, or every, task waiting on (q) ready to run. */
+void rt_wake_one(struct rt_waitq *q);
+void rt_wake_all(struct rt_waitq *q);
+
+/* Whether no task waits on (q). */
+bool rt_waitq_empty(const struct rt_waitq *q);
+
+/* The deadline for a timeout argument at (idx): a number of seconds from
+ * now (>= 0), or nil / none for UINT64_MAX. Misuse raises. */
+uint64_t rt_check_deadline(struct lua_State *L, int idx);
+
+/* Spawns a task running the function below (nargs) arguments on (L)'s
+ * stack (popping them) and pushes its task object ("task.Task"). It runs
+ * once the current task waits or yields. */
+void rt_spawn(struct lua_State *L, int nargs);
+
+/* The running task (NULL outside tasks) and its number (1: main.lua). */
+struct rt_task *rt_current(void);
+unsigned rt_task_id(const struct rt_task *t);
+
+/* Pushes the object of (t), which must not have ended. */
+void rt_push_task(struct lua_State *L, struct rt_task *t);
+
+/* The task object at (idx) ("task.Task"; misuse raises); whether it has
+ * ended; the wait queue its joiners wait on. */
+struct rt_task *rt_check_task(struct lua_State *L, int idx);
+bool rt_task_done(const struct rt_task *t);
+struct rt_waitq *rt_task_joiners(struct rt_task *t);
+
+/* Pushes what joining the ended task (t), whose object is at (idx),
+ * returns: true and its results, or nil and its error message. Returns the
+ * number of values pushed. */
+int rt_task_results(struct lua_State *L, int idx, struct rt_task *t);
+
+/* Keeps the loop running while nothing else would, e.g. an open server
+ * that no task is accepting on; each rt_hold() needs an rt_release(). */
+void rt_hold(void);
+void rt_release(void);
+
+/* A device's part of the event loop: (poll) takes its completions and
+ * wakes tasks; (deadline) (may be NULL) is when it next needs polling,
+ * UINT64_MAX for only on an interrupt. Up to 8, registered at start-up. */
+void rt_add_poller(void (*poll)(void), uint64_t (*deadline)(void));
+
+/* Runs the loop until no task is left and nothing holds it; returns the
+ * exit status: 0, or 1 when main.lua ended with an error. */
+int rt_loop_run(struct lua_State *L);
 
 /* The boot arguments as a table: "key=value" words as strings, bare words
  * as true. Pushes it on (L)'s stack. */

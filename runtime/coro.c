@@ -1,0 +1,146 @@
+/*
+ * coro.c -- coroutine.resume and coroutine.wrap for a world of tasks.
+ *
+ * A blocking call (rt_wait) yields its coroutine with a private token. When
+ * that coroutine is one the app made itself (a generator, an iterator) the
+ * yield would land in the app's coroutine.resume instead of the event
+ * loop. These replacements, modelled on Lua's own lcorolib.c, see the token
+ * and yield their own caller with it, level by level, up to the task the
+ * loop resumes; when the loop resumes the task, each level resumes the
+ * coroutine below it again. So a socket read inside an app's coroutine
+ * blocks only the task, as it would outside one. Everything else behaves as
+ * Lua's own functions do.
+ */
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "internal.h"
+#include "runtime.h"
+
+enum { VIA_RESUME, VIA_WRAP };
+
+static int resume_on(lua_State *L, lua_State *co, int nargs, int via);
+
+static lua_State *coroutine_of(lua_State *L, int via)
+{
+	lua_State *co = via == VIA_WRAP ? lua_tothread(L, lua_upvalueindex(1))
+					: lua_tothread(L, 1);
+
+	luaL_argexpected(L, co, 1, "coroutine");
+	return co;
+}
+
+/* The loop resumed the task: resume the coroutine that blocked. */
+static int resume_again(lua_State *L, int status, lua_KContext via)
+{
+	return resume_on(L, coroutine_of(L, (int)via), 0, (int)via);
+}
+
+/* What coroutine.resume returns for the outcome of resuming (co): true
+ * and the values, or false and the error. */
+static int resume_result(lua_State *L, lua_State *co, int status, int nres)
+{
+	if (status == LUA_OK || status == LUA_YIELD) {
+		if (!lua_checkstack(L, nres + 1)) {
+			lua_pop(co, nres);
+			lua_pushboolean(L, 0);
+			lua_pushliteral(L, "too many results to resume");
+			return 2;
+		}
+		lua_pushboolean(L, 1);
+		lua_xmove(co, L, nres);
+		return nres + 1;
+	}
+	lua_pushboolean(L, 0);
+	lua_xmove(co, L, 1);
+	return 2;
+}
+
+/* What the wrapper function returns, or the error it raises, as Lua's
+ * auxwrap does: the error gets the caller's position if it is a string. */
+static int wrap_result(lua_State *L, lua_State *co, int status, int nres)
+{
+	if (status == LUA_OK || status == LUA_YIELD) {
+		if (!lua_checkstack(L, nres)) {
+			lua_pop(co, nres);
+			return luaL_error(L, "too many results to resume");
+		}
+		lua_xmove(co, L, nres);
+		return nres;
+	}
+	status = lua_resetthread(co); /* closes its to-be-closed variables */
+	lua_xmove(co, L, 1);
+	if (status != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+		luaL_where(L, 1);
+		lua_insert(L, -2);
+		lua_concat(L, 2);
+	}
+	return lua_error(L);
+}
+
+static int resume_on(lua_State *L, lua_State *co, int nargs, int via)
+{
+	int status, nres;
+
+	if (!lua_checkstack(co, nargs)) {
+		lua_pop(L, nargs);
+		if (via == VIA_WRAP)
+			return luaL_error(L, "too many arguments to resume");
+		lua_pushboolean(L, 0);
+		lua_pushliteral(L, "too many arguments to resume");
+		return 2;
+	}
+	lua_xmove(L, co, nargs);
+	status = lua_resume(co, L, nargs, &nres);
+	if (status == LUA_YIELD && nres == 1 &&
+	    lua_touserdata(co, -1) == &rt_wait_token) {
+		lua_pop(co, 1);
+		if (!lua_isyieldable(L)) {
+			rt_unwait();
+			return luaL_error(L, "cannot block here: Lua cannot yield "
+					     "inside require, a metamethod, "
+					     "table.sort, a string.gsub callback "
+					     "or __gc");
+		}
+		lua_pushlightuserdata(L, &rt_wait_token);
+		return lua_yieldk(L, 1, via, resume_again);
+	}
+	return via == VIA_WRAP ? wrap_result(L, co, status, nres)
+			       : resume_result(L, co, status, nres);
+}
+
+/* coroutine.resume(co, ...) */
+static int m_resume(lua_State *L)
+{
+	lua_State *co = coroutine_of(L, VIA_RESUME);
+
+	return resume_on(L, co, lua_gettop(L) - 1, VIA_RESUME);
+}
+
+static int m_wrapped(lua_State *L)
+{
+	lua_State *co = coroutine_of(L, VIA_WRAP);
+
+	return resume_on(L, co, lua_gettop(L), VIA_WRAP);
+}
+
+/* coroutine.wrap(f) */
+static int m_wrap(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_newthread(L);
+	lua_pushvalue(L, 1);
+	lua_xmove(L, lua_tothread(L, -2), 1);
+	lua_pushcclosure(L, m_wrapped, 1);
+	return 1;
+}
+
+void coro_init(lua_State *L)
+{
+	lua_getglobal(L, "coroutine");
+	lua_pushcfunction(L, m_resume);
+	lua_setfield(L, -2, "resume");
+	lua_pushcfunction(L, m_wrap);
+	lua_setfield(L, -2, "wrap");
+	lua_pop(L, 1);
+}

@@ -1,0 +1,463 @@
+/*
+ * sched.c -- tasks: Lua coroutines resumed by the event loop (loop.c).
+ *
+ * A task is a full userdata ("task.Task") holding struct rt_task; its user
+ * values are the coroutine and, once it has failed, its error message. While
+ * a task is alive the registry holds it, so a task nobody references still
+ * runs to its end. A waiting task sits on at most one wait queue and, when
+ * it has a deadline, in a binary min-heap of deadlines; waking takes it off
+ * both and appends it to the ready list.
+ *
+ * Blocking calls yield with a private token as the only value. Tasks are
+ * resumed here, so a yield that reaches us without the token is a plain
+ * coroutine.yield() at a task's top level: the task goes back in the ready
+ * list. Coroutines the app creates itself are resumed through
+ * task_coroutine.c's coroutine.resume, which passes the token on upwards.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "internal.h"
+#include "runtime.h"
+
+#define TASK_MT "task.Task"
+#define UV_THREAD 1
+#define UV_ERROR 2
+
+enum { TASK_NEW, TASK_READY, TASK_RUNNING, TASK_WAITING, TASK_DONE };
+
+struct rt_task {
+	lua_State *co;
+	int ref;		/* registry reference while alive */
+	int state;
+	unsigned id;
+	int nargs;		/* for the first resume */
+	int nres;		/* results on co's stack once done */
+	bool failed;
+	struct rt_task *rnext;	/* the ready list */
+	struct rt_waitq *wq;	/* the queue it waits on, if any */
+	struct rt_task *wprev, *wnext;
+	uint64_t deadline;
+	size_t heap_idx;	/* in the deadline heap, or NO_HEAP */
+	struct rt_waitq joiners;
+};
+
+#define NO_HEAP ((size_t)-1)
+
+char rt_wait_token; /* its address marks a blocking yield */
+
+static lua_State *main_L;
+static struct rt_task *current;
+static struct rt_task *ready_head, *ready_tail;
+static struct rt_task **heap;
+static size_t heap_len, heap_cap;
+static unsigned live, next_id = 1, holds;
+static int exit_status;
+
+/* ---- the deadline heap */
+
+static void heap_swap(size_t a, size_t b)
+{
+	struct rt_task *t = heap[a];
+
+	heap[a] = heap[b];
+	heap[b] = t;
+	heap[a]->heap_idx = a;
+	heap[b]->heap_idx = b;
+}
+
+static void heap_up(size_t i)
+{
+	while (i > 0 && heap[(i - 1) / 2]->deadline > heap[i]->deadline) {
+		heap_swap(i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < heap_len && heap[l]->deadline < heap[m]->deadline)
+			m = l;
+		if (r < heap_len && heap[r]->deadline < heap[m]->deadline)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(i, m);
+		i = m;
+	}
+}
+
+/* Returns false when the heap cannot grow (out of memory). */
+static bool heap_add(struct rt_task *t)
+{
+	if (heap_len == heap_cap) {
+		size_t cap = heap_cap ? heap_cap * 2 : 64;
+		struct rt_task **h = realloc(heap, cap * sizeof(*h));
+
+		if (!h)
+			return false;
+		heap = h;
+		heap_cap = cap;
+	}
+	heap[heap_len] = t;
+	t->heap_idx = heap_len++;
+	heap_up(t->heap_idx);
+	return true;
+}
+
+static void heap_remove(struct rt_task *t)
+{
+	size_t i = t->heap_idx;
+
+	if (i == NO_HEAP)
+		return;
+	t->heap_idx = NO_HEAP;
+	if (i != --heap_len) {
+		heap[i] = heap[heap_len];
+		heap[i]->heap_idx = i;
+		heap_up(i);
+		heap_down(heap[i]->heap_idx);
+	}
+}
+
+/* ---- wait queues and the ready list */
+
+static void waitq_remove(struct rt_task *t)
+{
+	struct rt_waitq *q = t->wq;
+
+	if (!q)
+		return;
+	if (t->wprev)
+		t->wprev->wnext = t->wnext;
+	else
+		q->head = t->wnext;
+	if (t->wnext)
+		t->wnext->wprev = t->wprev;
+	else
+		q->tail = t->wprev;
+	t->wq = NULL;
+	t->wprev = t->wnext = NULL;
+}
+
+static void make_ready(struct rt_task *t)
+{
+	waitq_remove(t);
+	heap_remove(t);
+	t->state = TASK_READY;
+	t->rnext = NULL;
+	if (ready_tail)
+		ready_tail->rnext = t;
+	else
+		ready_head = t;
+	ready_tail = t;
+}
+
+void rt_wake_one(struct rt_waitq *q)
+{
+	if (q->head)
+		make_ready(q->head);
+}
+
+void rt_wake_all(struct rt_waitq *q)
+{
+	while (q->head)
+		make_ready(q->head);
+}
+
+bool rt_waitq_empty(const struct rt_waitq *q)
+{
+	return q->head == NULL;
+}
+
+struct rt_task *rt_current(void)
+{
+	return current;
+}
+
+unsigned rt_task_id(const struct rt_task *t)
+{
+	return t->id;
+}
+
+void rt_hold(void)
+{
+	holds++;
+}
+
+void rt_release(void)
+{
+	if (holds)
+		holds--;
+}
+
+uint64_t rt_check_deadline(lua_State *L, int idx)
+{
+	lua_Number s;
+
+	if (lua_isnoneornil(L, idx))
+		return UINT64_MAX;
+	s = luaL_checknumber(L, idx);
+	luaL_argcheck(L, s >= 0 && s < 1e9, idx,
+		      "timeout must be from 0 to 1e9 seconds, or nil");
+	return plat_monotonic_ns() + (uint64_t)(s * 1e9);
+}
+
+int rt_wait(lua_State *L, struct rt_waitq *q, uint64_t deadline_ns,
+	    intptr_t ctx, int (*k)(lua_State *, int, intptr_t))
+{
+	struct rt_task *t = current;
+
+	if (!t || !lua_isyieldable(L))
+		return luaL_error(L, "cannot block here: %s",
+				  t ? "Lua cannot yield inside require, a "
+				      "metamethod, table.sort, a string.gsub "
+				      "callback or __gc"
+				    : "not in a task");
+	if (deadline_ns != UINT64_MAX) {
+		t->deadline = deadline_ns;
+		if (!heap_add(t))
+			return luaL_error(L, "not enough memory");
+	}
+	if (q) {
+		t->wq = q;
+		t->wprev = q->tail;
+		t->wnext = NULL;
+		if (q->tail)
+			q->tail->wnext = t;
+		else
+			q->head = t;
+		q->tail = t;
+	}
+	t->state = TASK_WAITING;
+	lua_pushlightuserdata(L, &rt_wait_token);
+	return lua_yieldk(L, 1, ctx, k);
+}
+
+/* Undoes rt_wait for the running task, when the yield cannot reach the
+ * loop after all (task_coroutine.c). */
+void rt_unwait(void)
+{
+	if (current && current->state == TASK_WAITING) {
+		waitq_remove(current);
+		heap_remove(current);
+		current->state = TASK_RUNNING;
+	}
+}
+
+/* ---- creating tasks */
+
+void rt_spawn(lua_State *L, int nargs)
+{
+	struct rt_task *t;
+	lua_State *co;
+
+	luaL_checktype(L, -nargs - 1, LUA_TFUNCTION);
+	t = lua_newuserdatauv(L, sizeof(*t), 2);
+	memset(t, 0, sizeof(*t));
+	t->heap_idx = NO_HEAP;
+	t->id = next_id++;
+	luaL_setmetatable(L, TASK_MT);
+	co = lua_newthread(L);
+	lua_setiuservalue(L, -2, UV_THREAD);
+	/* stack: fn args... task; move fn and args into the coroutine */
+	lua_insert(L, -nargs - 2);
+	lua_xmove(L, co, nargs + 1);
+	t->co = co;
+	t->nargs = nargs;
+	lua_pushvalue(L, -1);
+	t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	live++;
+	make_ready(t);
+}
+
+/* ---- running tasks */
+
+/* Ends (t): wakes its joiners and lets the registry drop it. */
+static void finish(struct rt_task *t)
+{
+	t->state = TASK_DONE;
+	live--;
+	rt_wake_all(&t->joiners);
+	luaL_unref(main_L, LUA_REGISTRYINDEX, t->ref);
+	t->ref = LUA_NOREF;
+}
+
+/* Logs the error that ended (t), with the coroutine's traceback, and keeps
+ * the message for join. */
+static void fail(struct rt_task *t)
+{
+	const char *msg = lua_tostring(t->co, -1);
+
+	if (!msg) {
+		if (luaL_callmeta(t->co, -1, "__tostring") &&
+		    lua_type(t->co, -1) == LUA_TSTRING)
+			msg = lua_tostring(t->co, -1);
+		else
+			msg = lua_pushfstring(t->co, "(error object is a %s value)",
+					      luaL_typename(t->co, -1));
+	}
+	lua_rawgeti(main_L, LUA_REGISTRYINDEX, t->ref);
+	lua_pushstring(main_L, msg);
+	lua_setiuservalue(main_L, -2, UV_ERROR);
+	lua_pop(main_L, 1);
+	luaL_traceback(main_L, t->co, msg, 0);
+	fflush(stdout);
+	if (t->id == 1)
+		fprintf(stderr, "lunik: %s\n", lua_tostring(main_L, -1));
+	else
+		fprintf(stderr, "lunik: task %u failed: %s\n", t->id,
+			lua_tostring(main_L, -1));
+	lua_pop(main_L, 1);
+	t->failed = true;
+	if (t->id == 1)
+		exit_status = 1;
+}
+
+static void resume(struct rt_task *t)
+{
+	int nres, status, nargs = t->nargs;
+
+	t->nargs = 0;
+	t->state = TASK_RUNNING;
+	current = t;
+	status = lua_resume(t->co, NULL, nargs, &nres);
+	current = NULL;
+	if (status == LUA_YIELD) {
+		lua_pop(t->co, nres);
+		if (t->state == TASK_RUNNING) /* task.yield or coroutine.yield */
+			make_ready(t);
+		return;
+	}
+	if (status == LUA_OK)
+		t->nres = nres;
+	else
+		fail(t);
+	finish(t);
+}
+
+/* Resumes the tasks that are ready now; those made ready meanwhile wait
+ * for the next round, after the devices have been polled again. */
+static void run_ready(void)
+{
+	struct rt_task *t = ready_head, *end = ready_tail;
+
+	ready_head = ready_tail = NULL;
+	while (t) {
+		struct rt_task *next = t->rnext;
+		bool last = t == end;
+
+		t->rnext = NULL;
+		resume(t);
+		if (exit_status)
+			return;
+		if (last)
+			break;
+		t = next;
+	}
+}
+
+/* Wakes every task whose deadline has passed. */
+static void expire(uint64_t now)
+{
+	while (heap_len && heap[0]->deadline <= now)
+		make_ready(heap[0]);
+}
+
+/* ---- the Lua side of a task object (bindings/task.c builds on these) */
+
+struct rt_task *rt_check_task(lua_State *L, int idx)
+{
+	return luaL_checkudata(L, idx, TASK_MT);
+}
+
+bool rt_task_done(const struct rt_task *t)
+{
+	return t->state == TASK_DONE;
+}
+
+/* Pushes what join returns for a finished (t) at (idx): true and its
+ * results, or nil and its error. Returns the count pushed. */
+int rt_task_results(lua_State *L, int idx, struct rt_task *t)
+{
+	int base;
+
+	if (t->failed) {
+		luaL_pushfail(L);
+		lua_getiuservalue(L, idx, UV_ERROR);
+		return 2;
+	}
+	luaL_checkstack(L, t->nres + 1, "too many results");
+	lua_pushboolean(L, 1);
+	if (!lua_checkstack(t->co, t->nres))
+		luaL_error(L, "too many results");
+	base = lua_gettop(t->co) - t->nres;
+	for (int i = 1; i <= t->nres; i++) /* copies: join may be repeated */
+		lua_pushvalue(t->co, base + i);
+	lua_xmove(t->co, L, t->nres);
+	return t->nres + 1;
+}
+
+void rt_push_task(lua_State *L, struct rt_task *t)
+{
+	lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+}
+
+struct rt_waitq *rt_task_joiners(struct rt_task *t)
+{
+	return &t->joiners;
+}
+
+static int m_tostring(lua_State *L)
+{
+	struct rt_task *t = rt_check_task(L, 1);
+	static const char *const names[] = { "new", "ready", "running",
+					     "waiting", "done" };
+
+	lua_pushfstring(L, "task %d (%s)", (int)t->id, names[t->state]);
+	return 1;
+}
+
+void sched_init(lua_State *L)
+{
+	main_L = L;
+	luaL_newmetatable(L, TASK_MT);
+	lua_pushcfunction(L, m_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pop(L, 1);
+}
+
+/* ---- the loop's view */
+
+bool sched_runnable(void)
+{
+	return ready_head != NULL;
+}
+
+bool sched_idle(void)
+{
+	return live == 0 && holds == 0;
+}
+
+uint64_t sched_next_deadline(void)
+{
+	return heap_len ? heap[0]->deadline : UINT64_MAX;
+}
+
+int sched_exit_status(void)
+{
+	return exit_status;
+}
+
+void sched_round(uint64_t now)
+{
+	expire(now);
+	run_ready();
+}
