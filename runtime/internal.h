@@ -27,6 +27,10 @@ int rt_fs_fstat(int fd, struct stat *st);
  * escapes it (traceback printed). */
 int lua_start_run(void);
 
+/* net_stack.c: brings lwIP and the interfaces up (waiting for DHCP when
+ * no address is given) and registers the network's poller. */
+void net_stack_init(void);
+
 /* sched.c: the loop's view of the tasks. */
 void sched_init(struct lua_State *L);
 bool sched_runnable(void);	     /* a task is ready to run */

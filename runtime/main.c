@@ -55,6 +55,8 @@ int runtime_main(void)
 	}
 	rt_mark("rom");
 	rt_args_to_environ();
+	net_stack_init();
+	rt_mark("net");
 	status = lua_start_run();
 	fflush(NULL);
 	return status;

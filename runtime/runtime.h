@@ -119,6 +119,19 @@ void rt_add_poller(void (*poll)(void), uint64_t (*deadline)(void));
  * exit status: 0, or 1 when main.lua ended with an error. */
 int rt_loop_run(struct lua_State *L);
 
+/* ---- The network stack (net_stack.c): lwIP over the first network
+ * device and the loopback interface. Bindings use lwIP's raw API directly;
+ * its callbacks run from the event loop. */
+
+/* What net.info() shows; addresses in network byte order. */
+struct net_info {
+	bool up;		/* an Ethernet interface exists */
+	const char *config;	/* "static", "dhcp" or "none" */
+	uint8_t mac[6];
+	uint32_t addr, netmask, gateway, dns[2];
+};
+void net_info(struct net_info *ni);
+
 /* The boot arguments as a table: "key=value" words as strings, bare words
  * as true. Pushes it on (L)'s stack. */
 void rt_push_args(struct lua_State *L);

@@ -1,0 +1,57 @@
+/*
+ * net.h -- what the files of the `net` binding share: net.c (the module,
+ * names and addresses), net_tcp.c (connections and servers), net_udp.c.
+ */
+#ifndef LUNIK_BINDINGS_NET_H
+#define LUNIK_BINDINGS_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lwip/ip_addr.h>
+
+#include "runtime.h"
+
+/* The short, matchable message for an lwIP error (ERR_RST while
+ * connecting is "connection refused": pass (connecting) true). */
+const char *net_strerror(err_t err, bool connecting);
+
+/* Pushes nil, (msg); returns 2. */
+int net_fail(lua_State *L, const char *msg);
+
+/* Pushes (a) as "A.B.C.D". */
+void net_push_addr(lua_State *L, const ip_addr_t *a);
+
+/* Parses a numeric IPv4 address, or "*" / "" for any; false if it is not
+ * one (it may be a name). */
+bool net_parse_addr(const char *s, ip_addr_t *a);
+
+/* The port at (idx): an integer 0..65535; misuse raises. */
+uint16_t net_check_port(lua_State *L, int idx);
+
+/* A name lookup that a blocking call waits for. net_lookup_start begins
+ * one for (name); when it returns NULL the answer is already in (*addr)
+ * (*status 0) or the lookup failed at once (*status < 0, e.g. an invalid
+ * name). Otherwise the caller waits on net_lookup_queue(); once done,
+ * net_lookup_finish returns 0 with the address, -1 for "host not found",
+ * or 1 while still pending (then: wait again, or net_lookup_abandon on a
+ * timeout). The lookup is freed by finish (unless pending) or abandon. */
+struct net_lookup;
+struct net_lookup *net_lookup_start(const char *name, ip_addr_t *addr,
+				    int *status);
+struct rt_waitq *net_lookup_queue(struct net_lookup *lk);
+int net_lookup_finish(struct net_lookup *lk, ip_addr_t *addr);
+void net_lookup_abandon(struct net_lookup *lk);
+
+/* net_tcp.c: net.listen, net.connect; their metatables. */
+int net_listen(lua_State *L);
+int net_connect(lua_State *L);
+void net_tcp_open(lua_State *L);
+
+/* net_udp.c: net.udp; its metatable. */
+int net_udp(lua_State *L);
+void net_udp_open(lua_State *L);
+
+#endif

@@ -1,0 +1,849 @@
+/*
+ * net_tcp.c -- TCP connections ("net.tcp") and servers ("net.server") over
+ * lwIP's raw API, with LuaSocket's method shapes.
+ *
+ * A connection's state is a malloc'd struct conn, since a server's accept
+ * callback makes one before any task asks for it; the Lua object holds a
+ * pointer and frees it on close (or __gc). Received bytes are copied out of
+ * lwIP's pbufs into the connection's buffer at once, and the receive window
+ * reopens (tcp_recved) only as the app takes bytes, so a slow reader slows
+ * its sender instead of growing the heap. send copies into lwIP's send
+ * buffer as room appears and yields meanwhile: nothing queues unbounded.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <lwip/tcp.h>
+
+#include "net.h"
+
+#define CONN_MT "net.tcp"
+#define SERVER_MT "net.server"
+#define BACKLOG_DEFAULT 511
+#define BUF_MIN 4096
+#define OOM_RETRY_NS 10000000ull /* when lwIP is out of memory: try again */
+
+struct conn {
+	struct tcp_pcb *pcb;	/* NULL once lwIP dropped it */
+	char *buf;		/* received, not yet taken: [start, end) */
+	size_t start, end, cap, scanned;
+	err_t err;		/* why the pcb went away */
+	bool eof;		/* the peer sent FIN */
+	bool connected;
+	struct rt_waitq rq, wq;	/* readers; writers and connectors */
+};
+
+struct conn_ud {
+	struct conn *c;		/* NULL once closed */
+	uint64_t timeout;	/* per call, ns; UINT64_MAX: none */
+};
+
+struct server {
+	struct tcp_pcb *pcb;	/* the listening pcb; NULL once closed */
+	struct conn **backlog;	/* accepted by lwIP, not yet by the app */
+	unsigned head, len, cap;
+	uint64_t timeout;
+	struct rt_waitq aq;
+};
+
+/* ---- lwIP callbacks: they only record and wake */
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct conn *c = arg;
+	size_t have;
+
+	if (!p) {
+		c->eof = true;
+		rt_wake_all(&c->rq);
+		return ERR_OK;
+	}
+	have = c->end - c->start;
+	if (c->start && c->end + p->tot_len > c->cap) { /* compact */
+		memmove(c->buf, c->buf + c->start, have);
+		c->scanned -= c->start;
+		c->start = 0;
+		c->end = have;
+	}
+	if (c->end + p->tot_len > c->cap) {
+		size_t cap = c->cap ? c->cap : BUF_MIN;
+		char *b;
+
+		while (cap < c->end + p->tot_len)
+			cap *= 2;
+		b = realloc(c->buf, cap);
+		if (!b)
+			return ERR_MEM; /* lwIP keeps p and offers it again */
+		c->buf = b;
+		c->cap = cap;
+	}
+	pbuf_copy_partial(p, c->buf + c->end, p->tot_len, 0);
+	c->end += p->tot_len;
+	pbuf_free(p);
+	rt_wake_all(&c->rq);
+	return ERR_OK;
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	rt_wake_all(&((struct conn *)arg)->wq);
+	return ERR_OK;
+}
+
+/* The pcb is gone (reset, aborted, or failed to connect); lwIP frees it. */
+static void on_err(void *arg, err_t err)
+{
+	struct conn *c = arg;
+
+	c->pcb = NULL;
+	c->err = err;
+	rt_wake_all(&c->rq);
+	rt_wake_all(&c->wq);
+}
+
+static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct conn *c = arg;
+
+	c->connected = true;
+	rt_wake_all(&c->wq);
+	return ERR_OK;
+}
+
+static struct conn *conn_new(struct tcp_pcb *pcb)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->pcb = pcb;
+	tcp_arg(pcb, c);
+	tcp_recv(pcb, on_recv);
+	tcp_sent(pcb, on_sent);
+	tcp_err(pcb, on_err);
+	tcp_nagle_disable(pcb); /* request/response: no 40 ms stalls */
+	return c;
+}
+
+/* Detaches (c) from lwIP, closes its pcb gracefully (abort if lwIP has no
+ * memory for the FIN), and frees it. */
+static void conn_free(struct conn *c)
+{
+	struct tcp_pcb *pcb = c->pcb;
+
+	if (pcb) {
+		size_t unread = c->end - c->start;
+
+		tcp_arg(pcb, NULL);
+		tcp_recv(pcb, NULL);
+		tcp_sent(pcb, NULL);
+		tcp_err(pcb, NULL);
+		/* unread bytes would make tcp_close answer with a RST */
+		while (unread) {
+			u16_t n = unread > 0xffff ? 0xffff : (u16_t)unread;
+
+			tcp_recved(pcb, n);
+			unread -= n;
+		}
+		if (tcp_close(pcb) != ERR_OK)
+			tcp_abort(pcb);
+	}
+	rt_wake_all(&c->rq);
+	rt_wake_all(&c->wq);
+	free(c->buf);
+	free(c);
+}
+
+/* Takes (n) received bytes: the window reopens by as much. */
+static void consume(struct conn *c, size_t n)
+{
+	c->start += n;
+	c->scanned = c->start;
+	if (c->start == c->end)
+		c->start = c->end = c->scanned = 0;
+	while (n && c->pcb) {
+		u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
+
+		tcp_recved(c->pcb, k);
+		n -= k;
+	}
+}
+
+/* ---- the connection object */
+
+static struct conn_ud *check_ud(lua_State *L, int idx)
+{
+	return luaL_checkudata(L, idx, CONN_MT);
+}
+
+/* Pushes a connection object for (c). */
+static void push_conn(lua_State *L, struct conn *c)
+{
+	struct conn_ud *ud = lua_newuserdatauv(L, sizeof(*ud), 0);
+
+	ud->c = c;
+	ud->timeout = UINT64_MAX;
+	luaL_setmetatable(L, CONN_MT);
+}
+
+static uint64_t op_deadline(uint64_t timeout)
+{
+	return timeout == UINT64_MAX ? UINT64_MAX : plat_monotonic_ns() + timeout;
+}
+
+/* Why no more bytes will come: "closed" (FIN or closed here) or the
+ * pcb's error. */
+static const char *why_closed(const struct conn *c)
+{
+	return !c || c->eof || !c->err ? "closed" : net_strerror(c->err, false);
+}
+
+/* Pushes (prefix at idx, if a string) .. the (n) bytes at the buffer's
+ * start, and takes them. */
+static void push_taken(lua_State *L, struct conn *c, size_t n, size_t keep,
+		       int prefix)
+{
+	if (lua_type(L, prefix) == LUA_TSTRING) {
+		lua_pushvalue(L, prefix);
+		lua_pushlstring(L, c->buf + c->start, keep);
+		lua_concat(L, 2);
+	} else {
+		lua_pushlstring(L, c->buf + c->start, keep);
+	}
+	consume(c, n);
+}
+
+/* nil, err, partial: a failed receive returns what it has, taken. */
+static int fail_partial(lua_State *L, struct conn *c, const char *err,
+			int prefix)
+{
+	luaL_pushfail(L);
+	lua_pushstring(L, err);
+	if (c)
+		push_taken(L, c, c->end - c->start, c->end - c->start, prefix);
+	else
+		lua_pushstring(L, lua_type(L, prefix) == LUA_TSTRING
+					  ? lua_tostring(L, prefix) : "");
+	return 3;
+}
+
+/* receive: stack [conn, pattern, prefix]; ctx: the deadline. */
+static int receive_k(lua_State *L, int status, lua_KContext deadline)
+{
+	struct conn *c = check_ud(L, 1)->c;
+	size_t have;
+
+	if (!c)
+		return fail_partial(L, NULL, "closed", 3);
+	have = c->end - c->start;
+	if (lua_type(L, 2) == LUA_TNUMBER) {
+		size_t want = (size_t)lua_tointeger(L, 2);
+
+		if (have >= want) {
+			push_taken(L, c, want, want, 3);
+			return 1;
+		}
+	} else if (lua_tostring(L, 2)[0] == 'a') {
+		if (c->eof) {
+			push_taken(L, c, have, have, 3);
+			return 1;
+		}
+	} else { /* a line: LF ends it, a CR before it goes too */
+		char *nl = c->end > c->scanned
+				   ? memchr(c->buf + c->scanned, '\n',
+					    c->end - c->scanned)
+				   : NULL;
+
+		if (nl) {
+			size_t n = (size_t)(nl - (c->buf + c->start)) + 1;
+			size_t keep = n - 1;
+
+			if (keep && c->buf[c->start + keep - 1] == '\r')
+				keep--;
+			push_taken(L, c, n, keep, 3);
+			return 1;
+		}
+		c->scanned = c->end;
+	}
+	if (c->eof || !c->pcb)
+		return fail_partial(L, c, why_closed(c), 3);
+	if (plat_monotonic_ns() >= (uint64_t)deadline)
+		return fail_partial(L, c, "timeout", 3);
+	return rt_wait(L, &c->rq, (uint64_t)deadline, deadline, receive_k);
+}
+
+/* conn:receive([pattern [, prefix]]): "*l" (default), "*a" or a count */
+static int m_receive(lua_State *L)
+{
+	struct conn_ud *ud = check_ud(L, 1);
+
+	lua_settop(L, 3);
+	if (lua_isnil(L, 2)) {
+		lua_pushliteral(L, "l");
+		lua_replace(L, 2);
+	}
+	if (lua_type(L, 2) == LUA_TNUMBER) {
+		luaL_argcheck(L, lua_isinteger(L, 2) && lua_tointeger(L, 2) >= 0,
+			      2, "byte count must be a non-negative integer");
+	} else {
+		const char *p = luaL_checkstring(L, 2);
+
+		if (*p == '*')
+			p++;
+		luaL_argcheck(L, strcmp(p, "l") == 0 || strcmp(p, "a") == 0, 2,
+			      "pattern must be \"*l\", \"*a\" or a byte count");
+		lua_pushstring(L, p);
+		lua_replace(L, 2);
+	}
+	return receive_k(L, LUA_OK, (lua_KContext)op_deadline(ud->timeout));
+}
+
+/* receiveany: stack [conn, max]; ctx: the deadline. */
+static int receiveany_k(lua_State *L, int status, lua_KContext deadline)
+{
+	struct conn *c = check_ud(L, 1)->c;
+	size_t have, max = (size_t)lua_tointeger(L, 2);
+
+	if (!c)
+		return net_fail(L, "closed");
+	have = c->end - c->start;
+	if (have) {
+		size_t n = have < max ? have : max;
+
+		push_taken(L, c, n, n, 0);
+		return 1;
+	}
+	if (c->eof || !c->pcb)
+		return net_fail(L, why_closed(c));
+	if (plat_monotonic_ns() >= (uint64_t)deadline)
+		return net_fail(L, "timeout");
+	return rt_wait(L, &c->rq, (uint64_t)deadline, deadline, receiveany_k);
+}
+
+/* conn:receiveany([max]): whatever has arrived, up to max bytes */
+static int m_receiveany(lua_State *L)
+{
+	struct conn_ud *ud = check_ud(L, 1);
+	lua_Integer max = luaL_optinteger(L, 2, 65536);
+
+	luaL_argcheck(L, max > 0, 2, "max must be positive");
+	lua_settop(L, 1);
+	lua_pushinteger(L, max);
+	return receiveany_k(L, LUA_OK, (lua_KContext)op_deadline(ud->timeout));
+}
+
+/* send: stack [conn, data, i, j, sent-up-to]; ctx: the deadline. */
+static int send_k(lua_State *L, int status, lua_KContext deadline)
+{
+	struct conn *c = check_ud(L, 1)->c;
+	size_t len;
+	const char *data = lua_tolstring(L, 2, &len);
+	lua_Integer j = lua_tointeger(L, 4), pos = lua_tointeger(L, 5);
+	uint64_t wait = (uint64_t)deadline;
+
+	if (!c || !c->pcb) {
+		luaL_pushfail(L);
+		lua_pushstring(L, c ? why_closed(c) : "closed");
+		lua_pushinteger(L, pos);
+		return 3;
+	}
+	while (pos < j) {
+		size_t room = tcp_sndbuf(c->pcb), n = (size_t)(j - pos);
+		err_t err;
+
+		if (room == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN)
+			break;
+		if (n > room)
+			n = room;
+		err = tcp_write(c->pcb, data + pos, (u16_t)n,
+				TCP_WRITE_FLAG_COPY |
+					(pos + (lua_Integer)n < j ? TCP_WRITE_FLAG_MORE : 0));
+		if (err == ERR_MEM) {
+			if (!c->pcb->unsent && !c->pcb->unacked) {
+				/* nothing in flight: no sent callback will come */
+				uint64_t retry = plat_monotonic_ns() + OOM_RETRY_NS;
+
+				wait = retry < wait ? retry : wait;
+			}
+			break;
+		}
+		if (err != ERR_OK) {
+			luaL_pushfail(L);
+			lua_pushstring(L, net_strerror(err, false));
+			lua_pushinteger(L, pos);
+			return 3;
+		}
+		pos += (lua_Integer)n;
+	}
+	tcp_output(c->pcb);
+	if (pos == j) {
+		lua_pushinteger(L, j);
+		return 1;
+	}
+	if (plat_monotonic_ns() >= (uint64_t)deadline) {
+		luaL_pushfail(L);
+		lua_pushliteral(L, "timeout");
+		lua_pushinteger(L, pos);
+		return 3;
+	}
+	lua_pushinteger(L, pos);
+	lua_replace(L, 5);
+	return rt_wait(L, &c->wq, wait, deadline, send_k);
+}
+
+/* conn:send(data [, i [, j]]) -> index of the last byte sent */
+static int m_send(lua_State *L)
+{
+	struct conn_ud *ud = check_ud(L, 1);
+	size_t len;
+	lua_Integer i, j;
+
+	luaL_checklstring(L, 2, &len);
+	i = luaL_optinteger(L, 3, 1);
+	j = luaL_optinteger(L, 4, -1);
+	/* string.sub's rules for i and j */
+	if (i < 0)
+		i = (lua_Integer)len + i + 1 > 0 ? (lua_Integer)len + i + 1 : 1;
+	else if (i == 0)
+		i = 1;
+	if (j < 0)
+		j = (lua_Integer)len + j + 1;
+	else if (j > (lua_Integer)len)
+		j = (lua_Integer)len;
+	if (j < i)
+		j = i - 1;
+	lua_settop(L, 2);
+	lua_pushinteger(L, i);
+	lua_pushinteger(L, j);
+	lua_pushinteger(L, i - 1); /* the last index sent */
+	return send_k(L, LUA_OK, (lua_KContext)op_deadline(ud->timeout));
+}
+
+/* conn:settimeout(seconds or nil) */
+static int m_settimeout(lua_State *L)
+{
+	struct conn_ud *ud = check_ud(L, 1);
+	uint64_t d = rt_check_deadline(L, 2);
+
+	ud->timeout = d == UINT64_MAX ? UINT64_MAX : d - plat_monotonic_ns();
+	lua_pushinteger(L, 1);
+	return 1;
+}
+
+/* conn:close(): idempotent */
+static int m_close(lua_State *L)
+{
+	struct conn_ud *ud = check_ud(L, 1);
+
+	if (ud->c) {
+		struct conn *c = ud->c;
+
+		ud->c = NULL;
+		conn_free(c);
+	}
+	lua_pushinteger(L, 1);
+	return 1;
+}
+
+/* conn:shutdown(["send" | "receive" | "both"]) */
+static int m_shutdown(lua_State *L)
+{
+	static const char *const how[] = { "send", "receive", "both", NULL };
+	struct conn *c = check_ud(L, 1)->c;
+	int h = luaL_checkoption(L, 2, "both", how);
+	err_t err;
+
+	if (!c || !c->pcb)
+		return net_fail(L, "closed");
+	err = tcp_shutdown(c->pcb, h != 0, h != 1);
+	if (err != ERR_OK)
+		return net_fail(L, net_strerror(err, false));
+	lua_pushinteger(L, 1);
+	return 1;
+}
+
+static int push_endpoint(lua_State *L, const ip_addr_t *ip, u16_t port)
+{
+	net_push_addr(L, ip);
+	lua_pushinteger(L, port);
+	return 2;
+}
+
+/* conn:getpeername() -> ip, port */
+static int m_getpeername(lua_State *L)
+{
+	struct conn *c = check_ud(L, 1)->c;
+
+	if (!c || !c->pcb)
+		return net_fail(L, "closed");
+	return push_endpoint(L, &c->pcb->remote_ip, c->pcb->remote_port);
+}
+
+/* conn:getsockname() -> ip, port */
+static int m_getsockname(lua_State *L)
+{
+	struct conn *c = check_ud(L, 1)->c;
+
+	if (!c || !c->pcb)
+		return net_fail(L, "closed");
+	return push_endpoint(L, &c->pcb->local_ip, c->pcb->local_port);
+}
+
+/* conn:setoption("tcp-nodelay" | "keepalive", bool) */
+static int m_setoption(lua_State *L)
+{
+	static const char *const opts[] = { "tcp-nodelay", "keepalive", NULL };
+	struct conn *c = check_ud(L, 1)->c;
+	int opt = luaL_checkoption(L, 2, NULL, opts);
+	bool on = lua_toboolean(L, 3);
+
+	if (!c || !c->pcb)
+		return net_fail(L, "closed");
+	if (opt == 0) {
+		if (on)
+			tcp_nagle_disable(c->pcb);
+		else
+			tcp_nagle_enable(c->pcb);
+	} else if (on) {
+		ip_set_option(c->pcb, SOF_KEEPALIVE);
+	} else {
+		ip_reset_option(c->pcb, SOF_KEEPALIVE);
+	}
+	lua_pushinteger(L, 1);
+	return 1;
+}
+
+/* conn:dirty(): bytes are waiting to be received (Copas asks) */
+static int m_dirty(lua_State *L)
+{
+	struct conn *c = check_ud(L, 1)->c;
+
+	lua_pushboolean(L, c && c->end > c->start);
+	return 1;
+}
+
+static int m_conn_tostring(lua_State *L)
+{
+	struct conn *c = check_ud(L, 1)->c;
+
+	if (!c || !c->pcb) {
+		lua_pushfstring(L, "tcp connection (%s)", c ? why_closed(c) : "closed");
+		return 1;
+	}
+	lua_pushliteral(L, "tcp connection to ");
+	net_push_addr(L, &c->pcb->remote_ip);
+	lua_pushfstring(L, ":%d", (int)c->pcb->remote_port);
+	lua_concat(L, 3);
+	return 1;
+}
+
+/* ---- connecting: stack [host, port, timeout, lookup | conn] */
+
+static int connect_k(lua_State *L, int status, lua_KContext deadline)
+{
+	struct conn_ud *ud = check_ud(L, 4);
+	struct conn *c = ud->c;
+
+	if (c && c->connected) {
+		if (c->pcb)
+			return 1;
+		return net_fail(L, net_strerror(c->err, false));
+	}
+	if (!c || !c->pcb) {
+		const char *err = c ? net_strerror(c->err, true) : "closed";
+
+		lua_pushcfunction(L, m_close);
+		lua_pushvalue(L, 4);
+		lua_call(L, 1, 0);
+		return net_fail(L, err);
+	}
+	if (plat_monotonic_ns() >= (uint64_t)deadline) {
+		lua_pushcfunction(L, m_close);
+		lua_pushvalue(L, 4);
+		lua_call(L, 1, 0);
+		return net_fail(L, "timeout");
+	}
+	return rt_wait(L, &c->wq, (uint64_t)deadline, deadline, connect_k);
+}
+
+static int start_connect(lua_State *L, const ip_addr_t *addr, uint64_t deadline)
+{
+	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+	struct conn *c;
+	err_t err;
+
+	if (!pcb)
+		return net_fail(L, "out of memory");
+	c = conn_new(pcb);
+	if (!c) {
+		tcp_abort(pcb);
+		return net_fail(L, "out of memory");
+	}
+	lua_settop(L, 3);
+	push_conn(L, c); /* owns c from here on, closed by __gc if need be */
+	err = tcp_connect(pcb, addr, (u16_t)lua_tointeger(L, 2), on_connected);
+	if (err != ERR_OK) {
+		if (c->pcb) { /* tcp_connect failed before sending anything */
+			tcp_arg(pcb, NULL);
+			tcp_err(pcb, NULL);
+			tcp_abort(pcb);
+			c->pcb = NULL;
+		}
+		c->err = err;
+	}
+	return connect_k(L, LUA_OK, (lua_KContext)deadline);
+}
+
+static int lookup_k(lua_State *L, int status, lua_KContext deadline)
+{
+	struct net_lookup *lk = lua_touserdata(L, 4);
+	ip_addr_t addr;
+
+	switch (net_lookup_finish(lk, &addr)) {
+	case 0:
+		return start_connect(L, &addr, (uint64_t)deadline);
+	case -1:
+		return net_fail(L, "host not found");
+	}
+	if (plat_monotonic_ns() >= (uint64_t)deadline) {
+		net_lookup_abandon(lk);
+		return net_fail(L, "timeout");
+	}
+	return rt_wait(L, net_lookup_queue(lk), (uint64_t)deadline, deadline,
+		       lookup_k);
+}
+
+/* net.connect(host, port [, timeout]) -> conn */
+int net_connect(lua_State *L)
+{
+	const char *host = luaL_checkstring(L, 1);
+	uint64_t deadline;
+	struct net_lookup *lk;
+	ip_addr_t addr;
+	int st;
+
+	net_check_port(L, 2);
+	deadline = rt_check_deadline(L, 3);
+	luaL_argcheck(L, *host && strcmp(host, "*") != 0, 1, "no host given");
+	lk = net_lookup_start(host, &addr, &st);
+	if (!lk) {
+		if (st < 0)
+			return net_fail(L, "host not found");
+		return start_connect(L, &addr, deadline);
+	}
+	lua_settop(L, 3);
+	lua_pushlightuserdata(L, lk);
+	return rt_wait(L, net_lookup_queue(lk), deadline, (lua_KContext)deadline,
+		       lookup_k);
+}
+
+/* ---- servers */
+
+static struct server *check_server(lua_State *L)
+{
+	return luaL_checkudata(L, 1, SERVER_MT);
+}
+
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct server *s = arg;
+	struct conn *c;
+
+	if (err != ERR_OK || !pcb)
+		return ERR_VAL;
+	if (s->len == s->cap || !(c = conn_new(pcb))) {
+		tcp_abort(pcb); /* the backlog is full: refuse with a RST */
+		return ERR_ABRT;
+	}
+	s->backlog[(s->head + s->len++) % s->cap] = c;
+	rt_wake_one(&s->aq);
+	return ERR_OK;
+}
+
+/* net.listen(host, port [, {backlog = n}]) -> server */
+int net_listen(lua_State *L)
+{
+	const char *host = luaL_optstring(L, 1, "*");
+	uint16_t port = net_check_port(L, 2);
+	lua_Integer backlog = BACKLOG_DEFAULT;
+	struct tcp_pcb *pcb, *lpcb;
+	struct server *s;
+	ip_addr_t addr;
+	err_t err;
+
+	if (!lua_isnoneornil(L, 3)) {
+		luaL_checktype(L, 3, LUA_TTABLE);
+		lua_getfield(L, 3, "backlog");
+		backlog = luaL_optinteger(L, -1, BACKLOG_DEFAULT);
+		luaL_argcheck(L, backlog > 0 && backlog <= 65535, 3,
+			      "backlog must be 1..65535");
+		lua_pop(L, 1);
+	}
+	if (strcmp(host, "localhost") == 0)
+		host = "127.0.0.1";
+	luaL_argcheck(L, net_parse_addr(host, &addr), 1,
+		      "expected an IPv4 address, \"*\" or \"localhost\"");
+	s = lua_newuserdatauv(L, sizeof(*s), 0);
+	memset(s, 0, sizeof(*s));
+	s->timeout = UINT64_MAX;
+	luaL_setmetatable(L, SERVER_MT);
+	s->backlog = malloc((size_t)backlog * sizeof(*s->backlog));
+	pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+	if (!s->backlog || !pcb) {
+		if (pcb)
+			tcp_abort(pcb);
+		return net_fail(L, "out of memory");
+	}
+	s->cap = (unsigned)backlog;
+	ip_set_option(pcb, SOF_REUSEADDR);
+	err = tcp_bind(pcb, &addr, port);
+	if (err != ERR_OK) {
+		tcp_abort(pcb);
+		return net_fail(L, net_strerror(err, false));
+	}
+	lpcb = tcp_listen_with_backlog_and_err(pcb, TCP_DEFAULT_LISTEN_BACKLOG,
+					       &err);
+	if (!lpcb) { /* ERR_USE: another listener has the port */
+		tcp_abort(pcb);
+		return net_fail(L, net_strerror(err, false));
+	}
+	s->pcb = lpcb;
+	tcp_arg(lpcb, s);
+	tcp_accept(lpcb, on_accept);
+	rt_hold(); /* an open server keeps the machine up */
+	return 1;
+}
+
+static int accept_k(lua_State *L, int status, lua_KContext deadline)
+{
+	struct server *s = check_server(L);
+
+	if (s->len) {
+		struct conn *c = s->backlog[s->head];
+
+		s->head = (s->head + 1) % s->cap;
+		s->len--;
+		push_conn(L, c);
+		return 1;
+	}
+	if (!s->pcb)
+		return net_fail(L, "closed");
+	if (plat_monotonic_ns() >= (uint64_t)deadline)
+		return net_fail(L, "timeout");
+	return rt_wait(L, &s->aq, (uint64_t)deadline, deadline, accept_k);
+}
+
+/* server:accept([timeout]) -> conn; timeout defaults to settimeout's */
+static int m_accept(lua_State *L)
+{
+	struct server *s = check_server(L);
+	uint64_t d = lua_isnoneornil(L, 2) ? op_deadline(s->timeout)
+					   : rt_check_deadline(L, 2);
+
+	lua_settop(L, 1);
+	return accept_k(L, LUA_OK, (lua_KContext)d);
+}
+
+/* server:close(): idempotent; connections not yet accepted are closed */
+static int m_server_close(lua_State *L)
+{
+	struct server *s = check_server(L);
+
+	if (s->pcb) {
+		tcp_arg(s->pcb, NULL);
+		tcp_accept(s->pcb, NULL);
+		tcp_close(s->pcb); /* cannot fail for a listening pcb */
+		s->pcb = NULL;
+		rt_release();
+	}
+	while (s->len) {
+		conn_free(s->backlog[s->head]);
+		s->head = (s->head + 1) % s->cap;
+		s->len--;
+	}
+	free(s->backlog);
+	s->backlog = NULL;
+	rt_wake_all(&s->aq);
+	lua_pushinteger(L, 1);
+	return 1;
+}
+
+/* server:getsockname() -> ip, port */
+static int m_server_getsockname(lua_State *L)
+{
+	struct server *s = check_server(L);
+
+	if (!s->pcb)
+		return net_fail(L, "closed");
+	return push_endpoint(L, &s->pcb->local_ip, s->pcb->local_port);
+}
+
+/* server:settimeout(seconds or nil): accept's default */
+static int m_server_settimeout(lua_State *L)
+{
+	struct server *s = check_server(L);
+	uint64_t d = rt_check_deadline(L, 2);
+
+	s->timeout = d == UINT64_MAX ? UINT64_MAX : d - plat_monotonic_ns();
+	lua_pushinteger(L, 1);
+	return 1;
+}
+
+static int m_server_tostring(lua_State *L)
+{
+	struct server *s = check_server(L);
+
+	if (!s->pcb) {
+		lua_pushliteral(L, "tcp server (closed)");
+		return 1;
+	}
+	lua_pushliteral(L, "tcp server on ");
+	net_push_addr(L, &s->pcb->local_ip);
+	lua_pushfstring(L, ":%d", (int)s->pcb->local_port);
+	lua_concat(L, 3);
+	return 1;
+}
+
+static const luaL_Reg conn_methods[] = {
+	{ "receive", m_receive },
+	{ "receiveany", m_receiveany },
+	{ "send", m_send },
+	{ "settimeout", m_settimeout },
+	{ "close", m_close },
+	{ "shutdown", m_shutdown },
+	{ "getpeername", m_getpeername },
+	{ "getsockname", m_getsockname },
+	{ "setoption", m_setoption },
+	{ "dirty", m_dirty },
+	{ NULL, NULL },
+};
+
+static const luaL_Reg server_methods[] = {
+	{ "accept", m_accept },
+	{ "close", m_server_close },
+	{ "getsockname", m_server_getsockname },
+	{ "settimeout", m_server_settimeout },
+	{ NULL, NULL },
+};
+
+static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
+		      lua_CFunction close, lua_CFunction tostring)
+{
+	luaL_newmetatable(L, name);
+	lua_newtable(L);
+	luaL_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, close);
+	lua_setfield(L, -2, "__gc");
+	lua_pushcfunction(L, close);
+	lua_setfield(L, -2, "__close");
+	lua_pushcfunction(L, tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pop(L, 1);
+}
+
+void net_tcp_open(lua_State *L)
+{
+	new_class(L, CONN_MT, conn_methods, m_close, m_conn_tostring);
+	new_class(L, SERVER_MT, server_methods, m_server_close, m_server_tostring);
+}
