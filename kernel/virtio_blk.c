@@ -112,7 +112,7 @@ int virtio_blk_probe(struct virtio_dev *d)
 	if (virtio_negotiate(d, wanted, 0) || virtq_init(d, &b->q, 0, BLK_QUEUE))
 		return -ENODEV;
 	n = b->q.size;
-	if (n < 4) /* a header, a data and a status descriptor, and one more */
+	if (n < 4) /* a request takes 3 descriptors; sizes are powers of 2 */
 		return virtio_fail(d, "its queue is too small");
 	b->hdr = virtio_alloc(n * sizeof(*b->hdr), 16, true);
 	b->status = virtio_alloc(n, 1, true);
