@@ -123,8 +123,8 @@ int plat_blk_info(unsigned dev, struct plat_blk_info *info);
  * caller until the request completes; sector, count and buf are ignored
  * for PLAT_BLK_FLUSH). (tag) comes back with the completion. Returns 0,
  * -EAGAIN when the queue is full (poll completions and retry), -EINVAL
- * for an unknown (op), a range past the end, a count of 0 or more than
- * PLAT_BLK_MAX_BYTES, -EROFS for a write to a read-only device, or
+ * for an unknown (op), a range past the end, a count of 0, or more than
+ * PLAT_BLK_MAX_BYTES bytes, -EROFS for a write to a read-only device, or
  * -ENODEV. A device without a volatile write cache completes a flush at
  * once (it is still polled). */
 int plat_blk_submit(unsigned dev, int op, uint64_t sector, uint32_t count,
