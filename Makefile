@@ -112,7 +112,7 @@ distclean:
 -include $(RUNTIME_OBJS:.o=.d)
 
 # Objects linked only into test images (lunik build --link).
-TEST_OBJS := $(BUILD)/tests/fault.o
+TEST_OBJS := $(BUILD)/tests/fault.o $(BUILD)/tests/devices.o
 $(TEST_OBJS): $(BUILD)/tests/%.o: tests/system/%.c $(SYSROOT)/lib/libc.a $(SYSROOT)/lib/liblua.a
 	@mkdir -p $(dir $@)
 	$(Q)$(TARGET_CC) $(RUNTIME_CFLAGS) -Iruntime -c $< -o $@

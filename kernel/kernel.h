@@ -47,10 +47,17 @@
 
 #include "platform.h"
 
-/* errno values (newlib's, which are Linux's): the kernel includes no libc
- * header, and returns these negated. */
+/* errno values, newlib's (sys/errno.h; not all are Linux's: EMSGSIZE is
+ * 122, not 90): the kernel includes no libc header, and returns these
+ * negated. */
+#define EIO 5
+#define EAGAIN 11
 #define EBUSY 16
+#define ENODEV 19
 #define EINVAL 22
+#define EROFS 30
+#define EOPNOTSUPP 95
+#define EMSGSIZE 122
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uintptr_t)(a) - 1))
@@ -181,6 +188,20 @@ void lapic_init(void);
 void lapic_eoi(void);
 /* This CPU's APIC ID, for I/O APIC destinations. */
 uint32_t lapic_id(void);
+
+/* ---- entropy.c */
+/* Looks for RDSEED and RDRAND (CPUID); plat_random works from then on,
+ * with virtio-rng once virtio_init has found it. */
+void entropy_init(void);
+
+/* ---- virtio_mmio.c (the drivers' shared interface is virtio.h) */
+/* Finds the virtio-mmio transports (the "virtio_mmio.device=" words of
+ * the command line, else a probe of QEMU microvm's window) and sets each
+ * device up in discovery order; plat_net_*, plat_blk_* and virtio-rng
+ * work from then on. Prints one console line for each transport that
+ * answers wrongly and each device that fails; never panics for a device.
+ * After irq_init and lapic_init, with interrupts off. */
+void virtio_init(void);
 
 #endif /* __ASSEMBLER__ */
 #endif

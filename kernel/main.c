@@ -53,6 +53,9 @@ void kernel_main(uint32_t start_info)
 	phase("wall_clock");
 	lapic_init();
 	phase("timer");
+	entropy_init();
+	virtio_init();
+	phase("devices");
 	sti();
 	plat_exit(runtime_main());
 }

@@ -69,8 +69,10 @@ _Noreturn void plat_exit(int status);
 /* ---- Devices. Calls below never block: requests are queued and their
  * completions polled by the layer above, whose event loop calls
  * plat_wait() when it has nothing to do (any device interrupt wakes it).
- * Failures are negative errno values (newlib's, which are Linux's). Devices
- * are numbered from 0 in discovery order; a missing one is -ENODEV. */
+ * Failures are negative errno values, newlib's (<errno.h> above kernel/;
+ * beware, not all are Linux's: EMSGSIZE is 122). Devices are numbered
+ * from 0 in discovery order (on QEMU, the order of its -device options);
+ * a missing one is -ENODEV. */
 
 /* Network: Ethernet frames without the FCS. */
 struct plat_net_info {
@@ -95,7 +97,10 @@ int plat_net_send(unsigned dev, const struct plat_iov *iov, unsigned n);
 
 /* Copies the next received frame into (buf) of (size) bytes and returns
  * its length; 0 when none is waiting. A frame longer than (size) is
- * dropped and -EMSGSIZE returned. -ENODEV for no such device. */
+ * dropped and -EMSGSIZE returned. -ENODEV for no such device. While
+ * frames keep coming their interrupts are suppressed; the call that
+ * returns 0 turns them back on, so call until 0 before plat_wait() (a
+ * caller that stops early is woken by its deadline only). */
 int plat_net_recv(unsigned dev, void *buf, size_t size);
 
 /* Block devices: sectors of sector_size bytes. */
@@ -108,6 +113,7 @@ struct plat_blk_info {
 #define PLAT_BLK_READ 0
 #define PLAT_BLK_WRITE 1
 #define PLAT_BLK_FLUSH 2 /* everything completed before it is durable */
+#define PLAT_BLK_MAX_BYTES (4u << 20) /* the largest read or write */
 
 /* Fills (info) for block device (dev); returns 0 or -ENODEV. */
 int plat_blk_info(unsigned dev, struct plat_blk_info *info);
@@ -117,8 +123,10 @@ int plat_blk_info(unsigned dev, struct plat_blk_info *info);
  * caller until the request completes; sector, count and buf are ignored
  * for PLAT_BLK_FLUSH). (tag) comes back with the completion. Returns 0,
  * -EAGAIN when the queue is full (poll completions and retry), -EINVAL
- * for a range past the end or a count of 0, -EROFS for a write to a
- * read-only device, or -ENODEV. */
+ * for an unknown (op), a range past the end, a count of 0, or more than
+ * PLAT_BLK_MAX_BYTES bytes, -EROFS for a write to a read-only device, or
+ * -ENODEV. A device without a volatile write cache completes a flush at
+ * once (it is still polled). */
 int plat_blk_submit(unsigned dev, int op, uint64_t sector, uint32_t count,
 		    void *buf, uintptr_t tag);
 
@@ -130,7 +138,9 @@ int plat_blk_poll(unsigned dev, uintptr_t *tag, int *status);
 /* Fills (buf) with (len) bytes from a hardware entropy source (RDSEED or
  * RDRAND, else virtio-rng) and returns (len); returns fewer (possibly 0)
  * when a virtio-rng request is still outstanding (call again after
- * plat_wait), or -ENODEV when the machine has no entropy source. */
+ * plat_wait), -EIO when the CPU's source keeps failing and there is no
+ * virtio-rng to stand in, or -ENODEV when the machine has no entropy
+ * source. */
 long plat_random(void *buf, size_t len);
 
 /* Prints a panic report naming (file):(line) and (msg), with a symbolised

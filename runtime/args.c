@@ -5,6 +5,10 @@
  * value (msg="hello world") and are removed. The "key=value" words become
  * both the environment (os.getenv) and sys.args; bare words are true in
  * sys.args.
+ *
+ * Words a loader adds for the kernel are left out of both: the
+ * "virtio_mmio.device=" words naming virtio transports (QEMU's microvm
+ * with ACPI off, Firecracker). sys.cmdline still shows the whole line.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +44,17 @@ static int next_word(const char **p, char *out, size_t size)
 	return 1;
 }
 
+/* Whether (word) is meant for the kernel, not the app. */
+static int kernel_word(const char *word)
+{
+	static const char *const prefixes[] = { "virtio_mmio.device=" };
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(word, prefixes[i], strlen(prefixes[i])) == 0)
+			return 1;
+	return 0;
+}
+
 void rt_args_to_environ(void)
 {
 	static char *empty[1];
@@ -52,7 +67,7 @@ void rt_args_to_environ(void)
 	if (!env)
 		return;
 	while (next_word(&p, word, sizeof(word))) {
-		if (!strchr(word, '='))
+		if (!strchr(word, '=') || kernel_word(word))
 			continue;
 		if (n + 1 == cap) {
 			char **bigger = realloc(env, 2 * cap * sizeof(*env));
@@ -78,6 +93,8 @@ void rt_push_args(lua_State *L)
 	while (next_word(&p, word, sizeof(word))) {
 		char *eq = strchr(word, '=');
 
+		if (kernel_word(word))
+			continue;
 		if (eq) {
 			lua_pushlstring(L, word, (size_t)(eq - word));
 			lua_pushstring(L, eq + 1);
