@@ -44,7 +44,7 @@ KVM_PROBE := $(BUILD)/host/kvm-probe.elf
 .PHONY: all run test fuzz bench clean distclean
 all: $(BUILD)/lunik.o $(LUNIK_PACK) $(FLOOR) $(KVM_PROBE) $(DEPS_LIBS)
 
-$(RUNTIME_OBJS): $(BUILD)/%.o: %.c $(SYSROOT)/lib/libc.a $(SYSROOT)/lib/liblua.a
+$(RUNTIME_OBJS): $(BUILD)/%.o: %.c $(DEPS_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(TARGET_CC) $(RUNTIME_CFLAGS) -Iruntime -MMD -MP -c $< -o $@

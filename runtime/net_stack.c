@@ -45,6 +45,7 @@ static struct pbuf *txq[TXQ_MAX];
 static unsigned txq_head, txq_len;
 static uint64_t next_tw_check;
 static uint64_t rand_state;
+static bool rx_more; /* the last poll left frames in the device */
 
 u32_t sys_now(void)
 {
@@ -130,8 +131,12 @@ static err_t eth_init(struct netif *netif)
 	return ERR_OK;
 }
 
+/* Feeds lwIP up to RX_BUDGET frames. The device re-enables its receive
+ * interrupt only when plat_net_recv returns 0, so a poll that stops at the
+ * budget has the loop come back at once rather than wait (rx_more). */
 static void receive_frames(void)
 {
+	rx_more = true;
 	for (int i = 0; i < RX_BUDGET; i++) {
 		struct pbuf *p = pbuf_alloc(PBUF_RAW, FRAME_MAX, PBUF_RAM);
 		int n;
@@ -141,8 +146,10 @@ static void receive_frames(void)
 		n = plat_net_recv(NET_DEV, p->payload, FRAME_MAX);
 		if (n <= 0) {
 			pbuf_free(p);
-			if (n == 0)
+			if (n == 0) {
+				rx_more = false;
 				return;
+			}
 			continue; /* oversized frame, dropped */
 		}
 		pbuf_realloc(p, (u16_t)n);
@@ -189,6 +196,8 @@ uint64_t net_deadline(void)
 	u32_t ms = sys_timeouts_sleeptime();
 	struct netif *n;
 
+	if (rx_more)
+		return 0;
 	NETIF_FOREACH(n) /* packets a task sent to itself: deliver them now */
 		if (n->loop_first)
 			return 0;
