@@ -358,6 +358,89 @@ do
   db.dev:close()
 end
 
+do -- i/o errors during compaction
+  db = assert(kv.open(fresh(256), { format = true, compact_threshold = 1 }))
+  for i = 1, 60 do assert(db:set("k" .. i % 12, ("c"):rep(90) .. i)) end
+  local area = db:stats().area
+  db.dev.fail_after = 2
+  local ok, e = db:compact()
+  check(not ok and e == "i/o error" and db:stats().area == area,
+    "a compaction whose writes fail gives nil, 'i/o error' and stays put")
+  db.dev.fail_after = nil
+  check(db:get("k5") == ("c"):rep(90) .. 53 and db:set("k5", "w") and
+    db:compact() and db:get("k5") == "w" and db:get("k6") == ("c"):rep(90) .. 54,
+    "then writes and compaction work again")
+  db.dev.fail_flush = "i/o error"
+  -- the data flush of the next compaction succeeds, its header's fails
+  local flush = db.dev.flush
+  local n = 0
+  db.dev.fail_flush = nil
+  db.dev.flush = function(dev)
+    n = n + 1
+    if n == 2 then return nil, "i/o error" end
+    return flush(dev)
+  end
+  ok, e = db:compact()
+  db.dev.flush = nil
+  check(not ok and e == "i/o error" and select(2, db:set("x", "1")) ==
+    "i/o error" and db:get("k6") == ("c"):rep(90) .. 54,
+    "when the switch to the new area is uncertain, writes stop, reads go on")
+  db = reopen(db)
+  check(db and db:get("k5") == "w" and db:get("k6") == ("c"):rep(90) .. 54 and
+    db:set("x", "1"), "and the store reopens whole")
+  db:close()
+  db.dev:close()
+end
+
+do -- two tasks on one db, with a device that yields on every call
+  local dev = fresh(512)
+  local ydev = setmetatable({}, { __index = function(_, name)
+    return function(_, ...)
+      coroutine.yield()
+      return dev[name](dev, ...)
+    end
+  end })
+  local tasks, waits = {}, 0
+  db = nil
+  local opener = coroutine.create(function()
+    db = assert(kv.open(ydev, { wait = function()
+      waits = waits + 1
+      coroutine.yield()
+    end }))
+  end)
+  while coroutine.status(opener) ~= "dead" do assert(coroutine.resume(opener)) end
+  for t = 1, 3 do
+    tasks[t] = coroutine.create(function()
+      for i = 1, 30 do
+        assert(db:set(t .. ":" .. i, ("v"):rep(i * 10) .. t))
+        assert(db:get(t .. ":" .. i) == ("v"):rep(i * 10) .. t)
+        if i % 10 == 0 then assert(db:compact()) end
+      end
+    end)
+  end
+  local live = #tasks
+  while live > 0 do
+    live = 0
+    for _, co in ipairs(tasks) do
+      if coroutine.status(co) ~= "dead" then
+        local ok, e = coroutine.resume(co)
+        if not ok then error(e) end
+        live = live + 1
+      end
+    end
+  end
+  check(waits > 0, "tasks found the db busy and waited (" .. waits .. " times)")
+  db = kv.open(dev)
+  local good = db:stats().keys == 90
+  for t = 1, 3 do
+    for i = 1, 30 do good = good and db:get(t .. ":" .. i) == ("v"):rep(i * 10) .. t end
+  end
+  check(good, "three tasks interleaving sets, gets and compactions leave " ..
+    "every value whole")
+  db:close()
+  dev:close()
+end
+
 -- read-only, foreign, future --------------------------------------------
 
 do
