@@ -6,7 +6,8 @@
  * disk, i/o errors, foreign and future devices) and kv_crash.lua (a crash
  * at every device event of writes, batches and compactions, with the
  * unflushed sectors dropped, kept torn, or kept out of order). They report
- * through check(cond, name), which prints check.h's lines.
+ * through check(cond, name), which prints check.h's lines; wall() gives
+ * a monotonic clock in seconds.
  *
  *   test_kv [FILE.lua ...]   runs those files instead (e.g. kv_bench.lua)
  *
@@ -15,6 +16,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -36,6 +38,16 @@ static int l_check(lua_State *L)
 	return 1;
 }
 
+/* wall() -> seconds of a monotonic clock, for the figures */
+static int l_wall(lua_State *L)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+	return 1;
+}
+
 static lua_State *new_state(void)
 {
 	lua_State *L = luaL_newstate();
@@ -50,6 +62,7 @@ static lua_State *new_state(void)
 	lua_setfield(L, -2, "path");
 	lua_pop(L, 1);
 	lua_register(L, "check", l_check);
+	lua_register(L, "wall", l_wall);
 	return L;
 }
 
