@@ -22,8 +22,8 @@ kv.KEY_MAX = codec.KEY_MAX       -- 1024 bytes
 kv.VALUE_MAX = codec.VALUE_MAX   -- 1 MiB
 
 local MAGIC = "lunik-kv"
-local SB_FMT = "<c8I4I4I8I8I4I4I4"   -- see docs/kv-format.md, "Header"
-local SB_LEN = 44                      -- then its CRC-32C, u32
+local SB_FMT = "<c8I4I4I8I8I4I4I4I4" -- see docs/kv-format.md, "Header"
+local SB_LEN = 48                      -- then its CRC-32C, u32
 local HDR = codec.HEADER
 local T_SET, T_DEL = 1, 2
 local F_COMMIT = 1
@@ -84,9 +84,9 @@ end
 
 ---------------------------------------------------------------- header
 
-local function sb_pack(db, area, start_seq, gen)
+local function sb_pack(db, area, start_seq, area_gen, gen)
   local s = string.pack(SB_FMT, MAGIC, kv.FORMAT_VERSION, db.ssize,
-    db.asec, start_seq, gen, area, db.salt)
+    db.asec, start_seq, gen, area, db.salt, area_gen)
   s = s .. string.pack("<I4", codec.crc32c(s))
   return s .. zeros(db.ssize - #s)
 end
@@ -102,17 +102,21 @@ local function sb_parse(s)
   if codec.crc32c(s:sub(1, SB_LEN)) ~= string.unpack("<I4", s, SB_LEN + 1) then
     return nil, "corrupt"
   end
-  local _, _, ssize, asec, start_seq, gen, area, salt = string.unpack(SB_FMT, s)
+  local _, _, ssize, asec, start_seq, gen, area, salt, area_gen =
+    string.unpack(SB_FMT, s)
   return { ssize = ssize, asec = asec, start_seq = start_seq, gen = gen,
+           area_gen = area_gen,
            area = area, salt = salt }
 end
 
--- Writes the header for (area, start_seq, gen) into the slot that does not
+-- Writes the header for (area, start_seq, area_gen, gen) into the slot that
+-- does not
 -- hold the current one, and flushes. The current one stays whole until the
 -- new one is durable, so a torn header write loses nothing.
-local function sb_write(db, area, start_seq, gen)
+local function sb_write(db, area, start_seq, area_gen, gen)
   local slot = 1 - db.slot
-  local ok, err = dev_write(db, slot, sb_pack(db, area, start_seq, gen))
+  local sb = sb_pack(db, area, start_seq, area_gen, gen)
+  local ok, err = dev_write(db, slot, sb)
   if ok then ok, err = dev_flush(db) end
   if not ok then return nil, err end
   db.slot = slot
@@ -152,7 +156,7 @@ local function scan(db, limit, each)
   local ssize, salt = db.ssize, db.salt
   local chunk = IO_MAX - IO_MAX % ssize
   local buf, bufoff, p = "", 0, 0
-  local seq, gen = db.start_seq, 0
+  local seq, gen = db.start_seq, db.area_gen
   local out, pend, np = {}, {}, 0
   local endoff, endseq = 0, seq
   while true do
@@ -211,11 +215,12 @@ local function format(db, info, oldgen)
   if asec * info.sector_size < MIN_AREA then return nil, "device too small" end
   geometry(db, info.sector_size, asec)
   db.salt = random_salt()
-  local head = sb_pack(db, 0, 1, oldgen + 1)
+  local head = sb_pack(db, 0, 1, oldgen + 1, oldgen + 1)
   local ok, err = dev_write(db, 0, head .. zeros((db.hsec - 1) * db.ssize))
   if ok then ok, err = dev_flush(db) end
   if not ok then return nil, err end
   return { ssize = db.ssize, asec = asec, start_seq = 1, gen = oldgen + 1,
+           area_gen = oldgen + 1,
            area = 0, salt = db.salt }, 0
 end
 
@@ -317,7 +322,9 @@ function kv.open(dev, opts)
     db.ssize = ss
     local sb, slot = mount_header(db, info, opts)
     if not sb then return nil, slot end
-    if sb.ssize ~= ss then return nil, "not a kv store (sector size differs)" end
+    if sb.ssize ~= ss then
+      return nil, "not a kv store (sector size differs)"
+    end
     geometry(db, ss, sb.asec)
     if db.hsec + 2 * db.asec > info.sectors then
       return nil, "device smaller than the store"
@@ -325,6 +332,7 @@ function kv.open(dev, opts)
     db.slot, db.salt, db.area = slot, sb.salt, sb.area
     db.base = db.hsec + sb.area * sb.asec
     db.start_seq, db.gen, db.gen_hi = sb.start_seq, sb.gen, sb.gen
+    db.area_gen = sb.area_gen
     db.devbytes = info.sectors * ss
     db.readonly = info.readonly and true or false
     -- Records after a crash may lie past the end of the log with this gen:
@@ -364,7 +372,7 @@ end
 local function bump(db)
   local gen = db.gen_hi + 1
   db.gen_hi = gen
-  local ok, err = sb_write(db, db.area, db.start_seq, gen)
+  local ok, err = sb_write(db, db.area, db.start_seq, db.area_gen, gen)
   if not ok then return nil, err end
   db.gen, db.bump = gen, false
   return true
@@ -493,13 +501,14 @@ function compact(db)
   ok, err = w.drain(true)
   if ok then ok, err = dev_flush(db) end
   if not ok then return nil, err end
-  ok, err = sb_write(db, to, seq0, gen)
+  ok, err = sb_write(db, to, seq0, gen, gen)
   if not ok then
     -- The disk may hold either header now: no more writes this session.
     db.broken = "i/o error"
     return nil, err
   end
   db.area, db.base, db.start_seq, db.seq = to, base, seq0, seq
+  db.area_gen = gen
   db.gen, db.bump = gen, false
   db.index, db.live, db.head, db.partial = nindex, nlive, nlive, w.partial
   db.compactions = db.compactions + 1

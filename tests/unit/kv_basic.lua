@@ -216,7 +216,9 @@ do
   local t0 = clock()
   for i = 0, N - 1, 10000 do
     assert(db:batch(function(b)
-      for j = i, i + 9999 do b:set(string.format("key%06d", j), "value" .. j) end
+      for j = i, i + 9999 do
+        b:set(string.format("key%06d", j), "value" .. j)
+      end
     end))
   end
   local tset = clock() - t0
@@ -244,8 +246,8 @@ do
   t0 = clock()
   check(db2:compact() and db2:stats().keys == N, "and compacts them")
   local tcomp = clock() - t0
-  print(string.format("# 100k keys (host Lua with ASan): batches %.2fs, open " ..
-    "%.2fs, keys() %.2fs, compact %.2fs", tset, topen, tkeys, tcomp))
+  print(string.format("# 100k keys (host Lua with ASan): batches %.2fs, " ..
+    "open %.2fs, keys() %.2fs, compact %.2fs", tset, topen, tkeys, tcomp))
   db2:close()
   db = db2
 end
@@ -368,7 +370,8 @@ do -- i/o errors during compaction
     "a compaction whose writes fail gives nil, 'i/o error' and stays put")
   db.dev.fail_after = nil
   check(db:get("k5") == ("c"):rep(90) .. 53 and db:set("k5", "w") and
-    db:compact() and db:get("k5") == "w" and db:get("k6") == ("c"):rep(90) .. 54,
+    db:compact() and db:get("k5") == "w" and
+    db:get("k6") == ("c"):rep(90) .. 54,
     "then writes and compaction work again")
   db.dev.fail_flush = "i/o error"
   -- the data flush of the next compaction succeeds, its header's fails
@@ -408,7 +411,9 @@ do -- two tasks on one db, with a device that yields on every call
       coroutine.yield()
     end }))
   end)
-  while coroutine.status(opener) ~= "dead" do assert(coroutine.resume(opener)) end
+  while coroutine.status(opener) ~= "dead" do
+    assert(coroutine.resume(opener))
+  end
   for t = 1, 3 do
     tasks[t] = coroutine.create(function()
       for i = 1, 30 do
@@ -433,7 +438,9 @@ do -- two tasks on one db, with a device that yields on every call
   db = kv.open(dev)
   local good = db:stats().keys == 90
   for t = 1, 3 do
-    for i = 1, 30 do good = good and db:get(t .. ":" .. i) == ("v"):rep(i * 10) .. t end
+    for i = 1, 30 do
+      good = good and db:get(t .. ":" .. i) == ("v"):rep(i * 10) .. t
+    end
   end
   check(good, "three tasks interleaving sets, gets and compactions leave " ..
     "every value whole")
@@ -479,7 +486,7 @@ do
 
   -- a header of a later version, written by hand from docs/kv-format.md
   local s = dev:read(0, 1)
-  local v2 = s:sub(1, 8) .. string.pack("<I4", 2) .. s:sub(13, 44)
+  local v2 = s:sub(1, 8) .. string.pack("<I4", 2) .. s:sub(13, 48)
   v2 = v2 .. string.pack("<I4", codec.crc32c(v2))
   assert(dev:write(0, v2 .. ("\0"):rep(512 - #v2)))
   assert(dev:write(1, ("\0"):rep(512)))

@@ -3,10 +3,10 @@
 -- fake device crashing instead of its 1st, 2nd, ... event (a sector write
 -- or a flush), the unflushed sectors dropped ("none"), kept up to the
 -- crash, i.e. torn at a sector boundary ("all"), or kept out of order
--- ("odd", "even", "late": all but the first). After each crash the store must open to the state of
--- the steps acknowledged so far, or of one more, never anything else; and
--- writing on and reopening must not bring back anything the crash left
--- behind. Run by tests/unit/test_kv.c, which provides check(cond, name).
+-- ("odd", "even", "late": all but the first). After each crash the store
+-- must open to the state of the steps acknowledged so far, or of one
+-- more, never anything else; and writing on and reopening must not
+-- bring back anything the crash left behind. Run by tests/unit/test_kv.c, which provides check(cond, name).
 
 local kv = require "kv"
 local fakedev = require "kv_fakedev"
@@ -120,7 +120,9 @@ local function scenario(name, sc)
 end
 
 local function keys(db, n, fmt, size)
-  for i = 1, n do assert(db:set(string.format(fmt, i), ("v" .. i):rep(size))) end
+  for i = 1, n do
+    assert(db:set(string.format(fmt, i), ("v" .. i):rep(size)))
+  end
 end
 
 scenario("single sets and deletes", {
