@@ -3,9 +3,10 @@
  * host Lua, against a file-backed fake device with fault injection
  * (tests/unit/kv_fakedev.lua). The checks are Lua files: kv_basic.lua
  * (API, misuse, order, batches, big values, 100,000 keys, compaction, full
- * disk, i/o errors, foreign and future devices) and kv_crash.lua (a crash
+ * disk, i/o errors, foreign and future devices), kv_crash.lua (a crash
  * at every device event of writes, batches and compactions, with the
- * unflushed sectors dropped, kept torn, or kept out of order). They report
+ * unflushed sectors dropped, kept torn, or kept out of order) and
+ * kv_app.lua (the kvcrash guest app, killed again and again). They report
  * through check(cond, name), which prints check.h's lines; wall() gives
  * a monotonic clock in seconds.
  *
@@ -90,7 +91,8 @@ static void run_file(const char *path)
 int main(int argc, char **argv)
 {
 	static const char *files[] = { "tests/unit/kv_basic.lua",
-				       "tests/unit/kv_crash.lua" };
+				       "tests/unit/kv_crash.lua",
+				       "tests/unit/kv_app.lua" };
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1) {
