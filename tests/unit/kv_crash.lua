@@ -264,4 +264,45 @@ do -- every byte-level truncation of a record: bytes are not atomic here
     bad and ": not at byte " .. bad or ""))
 end
 
+do -- damage: random bytes changed anywhere; open and reads never raise
+  local dev = fakedev.create(path, 128)
+  local db = assert(kv.open(dev))
+  keys(db, 30, "k%d", 40)
+  assert(db:compact())
+  keys(db, 10, "k%d", 41)
+  db:close()
+  dev:close()
+  local good = fakedev.image(path)
+  local used = 4096 + 2 * 60 * 512
+  local seed, raised, opened = 7, nil, 0
+  for trial = 1, 300 do
+    local img = { good:byte(1, used) }
+    for _ = 1, 1 + trial % 4 do
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      local at = trial % 3 == 0 and seed % 1024 + 1 or seed % used + 1
+      img[at] = (img[at] + 1 + seed % 255) % 256
+    end
+    local parts = {}
+    for i = 1, #img, 4096 do
+      parts[#parts + 1] = string.char(table.unpack(img, i,
+        math.min(i + 4095, #img)))
+    end
+    fakedev.restore(path, table.concat(parts) .. good:sub(used + 1))
+    dev = fakedev.open(path)
+    local ok, err = pcall(function()
+      local d = kv.open(dev)
+      if not d then return end
+      opened = opened + 1
+      for k in d:keys() do d:get(k) end
+      d:set("new", "x")
+      d:close()
+    end)
+    dev:close()
+    if not ok and not raised then raised = trial .. ": " .. tostring(err) end
+  end
+  check(raised == nil and opened > 200, "300 damaged devices: open, " ..
+    "reads and writes return errors or work, never raise (" .. opened ..
+    " opened)" .. (raised and ": " .. raised or ""))
+end
+
 os.remove(path)
