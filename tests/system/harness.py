@@ -10,7 +10,9 @@ happened, so no QEMU outlives its test.
 import os
 import re
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -164,3 +166,74 @@ class Ctx:
         rc, out, cpu, wall = run_cmd([LUNIK] + list(argv[:2]) + extra +
                                      list(argv[2:]), timeout)
         return Result(rc, out, cpu, wall)
+
+
+class Live:
+    """A guest whose console is read while it runs, so the test can act
+    on what it says. kill() ends its whole session."""
+
+    def __init__(self, argv):
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        self.lines, self.eof = [], False
+        self.cv = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            with self.cv:
+                self.lines.append(raw.decode(errors="replace"))
+                self.cv.notify_all()
+        with self.cv:
+            self.eof = True
+            self.cv.notify_all()
+
+    def result(self):
+        with self.cv:
+            out = "".join(self.lines)
+        return Result(self.proc.poll(), out, 0, time.monotonic() - self.t0)
+
+    def wait_for(self, pattern, timeout):
+        deadline = time.monotonic() + timeout
+        with self.cv:
+            while not any(re.search(pattern, l) for l in self.lines):
+                left = deadline - time.monotonic()
+                if self.eof or left <= 0:
+                    self.result().fail("expected output matching %r"
+                                       % pattern)
+                self.cv.wait(left)
+
+    def finish(self, timeout):
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.result().fail("the guest did not finish in %ds" % timeout)
+        self.reader.join(5)
+        return self.result()
+
+    def kill(self):
+        """SIGKILLs the launcher's session; QEMU dies with its launcher
+        (tools/lunik sets PR_SET_PDEATHSIG). Returns once the console pipe
+        is closed, i.e. once QEMU has exited and released its files."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        self.reader.join(30)
+        if self.reader.is_alive():
+            raise Failure("QEMU did not exit within 30 s of its launcher")
+        self.proc.stdout.close()
+
+
+def free_port(kind):
+    s = socket.socket(socket.AF_INET, kind)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()

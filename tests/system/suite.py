@@ -222,6 +222,15 @@ def test_cli_errors(ctx):
 
 @test
 def test_in_guest_specs(ctx):
-    """tests/lua: the in-guest specs, run by `lunik test`."""
-    r = ctx.lunik("test", os.path.join(ROOT, "tests", "lua"))
+    """tests/lua: the in-guest specs, run by `lunik test`, with two fresh
+    scratch disks: vda (64 MiB) and vdb (read-only)."""
+    disks = os.path.join(BUILD, "specs-%s" % ctx.accel)
+    shutil.rmtree(disks, ignore_errors=True)
+    os.makedirs(disks)
+    ro = os.path.join(disks, "ro.img")
+    with open(ro, "wb") as f:
+        f.truncate(1 << 20)
+    r = ctx.lunik("test", os.path.join(ROOT, "tests", "lua"),
+                  "--disk", os.path.join(disks, "vda.img") + ":64M",
+                  "--disk", ro + ":ro")
     r.expect_status(0).expect(r"^\d+ passed, 0 failed$").expect_not(r"^FAIL")

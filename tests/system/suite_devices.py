@@ -18,7 +18,8 @@ import tempfile
 import threading
 import time
 
-from harness import LUNIK, ROOT, Failure, Result, build, run_cmd, test, test_once
+from harness import (LUNIK, ROOT, Failure, Live, Result, build, free_port,
+                     run_cmd, test, test_once)
 
 DEVICES_OBJ = os.path.join(ROOT, "build", "tests", "devices.o")
 
@@ -41,71 +42,6 @@ def boot(ctx, app, opts=(), args=(), timeout=None):
     rc, out, cpu, wall = run_cmd(run_argv(ctx, app, opts, args, timeout),
                                  timeout + 30)
     return Result(rc, out, cpu, wall)
-
-
-class Live:
-    """A guest whose console is read while it runs, so the test can act
-    on what it says. kill() ends its whole session."""
-
-    def __init__(self, argv):
-        self.t0 = time.monotonic()
-        self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
-        self.lines, self.eof = [], False
-        self.cv = threading.Condition()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for raw in self.proc.stdout:
-            with self.cv:
-                self.lines.append(raw.decode(errors="replace"))
-                self.cv.notify_all()
-        with self.cv:
-            self.eof = True
-            self.cv.notify_all()
-
-    def result(self):
-        with self.cv:
-            out = "".join(self.lines)
-        return Result(self.proc.poll(), out, 0, time.monotonic() - self.t0)
-
-    def wait_for(self, pattern, timeout):
-        deadline = time.monotonic() + timeout
-        with self.cv:
-            while not any(re.search(pattern, l) for l in self.lines):
-                left = deadline - time.monotonic()
-                if self.eof or left <= 0:
-                    self.result().fail("expected output matching %r"
-                                       % pattern)
-                self.cv.wait(left)
-
-    def finish(self, timeout):
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.result().fail("the guest did not finish in %ds" % timeout)
-        self.reader.join(5)
-        return self.result()
-
-    def kill(self):
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
-        self.proc.stdout.close()
-
-
-def free_port(kind):
-    s = socket.socket(socket.AF_INET, kind)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
 
 
 def listeners(table, port):

@@ -1,0 +1,70 @@
+"""suite_kv.py -- the kv store against real power cuts: a guest writes
+numbered records (tests/system/apps/kvcrash) and prints each
+acknowledgement; the test SIGKILLs QEMU at a random moment, boots again on
+the same disk file, and checks that every acknowledged record is there and
+the store opens cleanly. KV_KILLS sets the number of kills (default 50;
+`make crash` runs 500).
+"""
+
+import os
+import random
+import re
+import time
+
+from harness import BUILD, LUNIK, ROOT, Failure, Live, build, test
+
+KILLS = int(os.environ.get("KV_KILLS", "50"))
+BATCH = 5  # records in flight at once at most (a batch)
+
+
+def last_number(lines, pattern):
+    n = None
+    for line in lines:
+        m = re.match(pattern, line)
+        if m:
+            n = int(m.group(1))
+    return n
+
+
+@test
+def test_kv_survives_kills(ctx):
+    image = build("kvcrash")
+    disk = os.path.join(BUILD, "kvcrash-%s.img" % ctx.accel)
+    if os.path.exists(disk):
+        os.unlink(disk)
+    rng = random.Random(int(os.environ.get("KV_SEED", time.time())))
+    argv = [LUNIK, "run", image, "--" + ctx.accel, "--no-rng", "--net", "none",
+            "--disk", disk + ":64M", "--timeout", "120"]
+    acked, mid_compaction, kills = 0, 0, 0
+    for k in range(KILLS):
+        guest = Live(argv + ["--", "kvcrash=write", "compact=%d" % rng.choice((13, 29, 97))])
+        try:
+            guest.wait_for(r"^found \d+", 90)
+            r = guest.result()
+            found = last_number(r.out.splitlines(), r"^found (\d+)")
+            if found < acked or found > acked + BATCH:
+                r.fail("kill %d: acknowledged up to %d, found %d after reboot"
+                       % (k, acked, found))
+            # a random moment: after some acknowledgements, plus a little
+            target = found + rng.randint(0, 40)
+            guest.wait_for(r"^ack %d$" % target, 90)
+            time.sleep(rng.random() * 0.02)
+        finally:
+            guest.kill()
+        lines = guest.result().out.splitlines()
+        acked = last_number(lines, r"^ack (\d+)") or acked
+        if os.environ.get("KV_DEBUG"):
+            print("kill %d: found %d target %d acked %d lines %d" % (k, found, target, acked, len(lines)))
+        if lines and lines[-1].startswith("compacted"):
+            mid_compaction += 1
+        kills += 1
+    final = Live(argv + ["--", "kvcrash=verify"])
+    r = final.finish(120)
+    m = re.search(r"^verify ok last=(\d+)$", r.out, re.M)
+    if r.status != 0 or not m:
+        r.fail("the store did not verify after %d kills" % kills)
+    last = int(m.group(1))
+    if os.environ.get("KV_DEBUG"):
+        print("kills %d, acked %d, verified %d, killed after a compaction %d" % (kills, acked, last, mid_compaction))
+    if not acked <= last <= acked + BATCH:
+        r.fail("acknowledged up to %d, verify found %d" % (acked, last))
