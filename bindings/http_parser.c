@@ -86,6 +86,14 @@ static void push_name(lua_State *L, const char *buf, struct httpp_span s)
 		luaL_pushresultsize(&b, s.len);
 }
 
+/* A 64-bit filter of field names seen, so that only names that may be
+ * repeats cost a table lookup: the bit depends on the length and the last
+ * byte, both blind to case. */
+static uint64_t name_bit(const char *buf, struct httpp_span s)
+{
+	return (uint64_t)1 << ((s.len * 7 + ((unsigned char)buf[s.off + s.len - 1] | 0x20)) & 63);
+}
+
 /* Pushes the fields as a table of lowercase name -> value. Repeated
  * fields are combined in order with ", " (RFC 9110 5.3), Cookie with "; "
  * (RFC 6265 5.4); for responses Set-Cookie is always a list (RFC 9110
@@ -93,13 +101,22 @@ static void push_name(lua_State *L, const char *buf, struct httpp_span s)
 static void push_fields(lua_State *L, const char *buf,
 			const struct httpp_field *f, uint32_t n, int response)
 {
+	uint64_t seen = 0;
+
 	lua_createtable(L, 0, (int)n);
 	for (uint32_t i = 0; i < n; i++) {
 		int set_cookie = response && f[i].name.len == 10;
+		uint64_t bit = name_bit(buf, f[i].name);
 
 		push_name(L, buf, f[i].name);
 		if (set_cookie && strcmp(lua_tostring(L, -1), "set-cookie") != 0)
 			set_cookie = 0;
+		if (!(seen & bit) && !set_cookie) {
+			seen |= bit;
+			push_span(L, buf, f[i].value);
+			lua_rawset(L, -3);
+			continue;
+		}
 		lua_pushvalue(L, -1);
 		if (lua_rawget(L, -3) == LUA_TNIL) {
 			lua_pop(L, 1);
