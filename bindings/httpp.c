@@ -564,42 +564,6 @@ int httpp_response(const char *buf, size_t len, const struct httpp_limits *lim,
 	return r;
 }
 
-uint32_t httpp_fields(const char *buf, size_t len, struct httpp_field *out,
-		      uint32_t max)
-{
-	const unsigned char *b = (const unsigned char *)buf;
-	size_t p = 0;
-	uint32_t n = 0;
-
-	while (p < len && n < max) {
-		const unsigned char *nl = memchr(b + p, '\n', len - p);
-		size_t e = nl ? (size_t)(nl - b) : len, next = e + 1, c, vs, ve;
-
-		if (e > p && b[e - 1] == '\r')
-			e--;
-		if (e == p)
-			break;
-		for (c = p; c < e && b[c] != ':'; c++)
-			;
-		for (vs = c + (c < e); vs < e && is_ows(b[vs]); vs++)
-			;
-		for (ve = e; ve > vs && is_ows(b[ve - 1]); ve--)
-			;
-		out[n].name = span(p, c);
-		out[n++].value = span(vs, ve);
-		p = next;
-	}
-	return n;
-}
-
-static int hexval(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch |= 0x20;
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 size_t httpp_unescape(char *dst, const char *src, size_t len, int plus)
 {
 	const unsigned char *s = (const unsigned char *)src;
@@ -609,8 +573,8 @@ size_t httpp_unescape(char *dst, const char *src, size_t len, int plus)
 		unsigned char ch = s[i++];
 		int hi, lo;
 
-		if (ch == '%' && i + 2 <= len && (hi = hexval(s[i])) >= 0 &&
-		    (lo = hexval(s[i + 1])) >= 0) {
+		if (ch == '%' && i + 2 <= len && (hi = httpp_hexval(s[i])) >= 0 &&
+		    (lo = httpp_hexval(s[i + 1])) >= 0) {
 			ch = (unsigned char)(hi << 4 | lo);
 			i += 2;
 		} else if (ch == '+' && plus) {

@@ -8,8 +8,11 @@
  *
  * Chunk lines are read byte by byte, so no bytes are held back but an
  * incomplete trailer section; chunk data is handed out as spans of the
- * caller's buffer. A lone LF ends a line, as in heads.
+ * caller's buffer. A lone LF ends a line, as in heads. httpp_fields,
+ * which splits the trailer section it hands back, is here too.
  */
+#include <string.h>
+
 #include "httpp.h"
 #include "httpp_internal.h"
 
@@ -47,14 +50,6 @@ static int fail(struct httpp_chunked *c, int status, const char *why)
 	return HTTPP_CHUNK_ERROR;
 }
 
-static int hexval(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch |= 0x20;
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 /* The chunk line ended: data follows, or the trailer section. */
 static int size_done(struct httpp_chunked *c)
 {
@@ -77,7 +72,7 @@ static int line_byte(struct httpp_chunked *c, unsigned char ch)
 	switch (c->state) {
 	case CH_SIZE0:
 	case CH_SIZE:
-		if ((v = hexval(ch)) >= 0) {
+		if ((v = httpp_hexval(ch)) >= 0) {
 			c->left = c->left * 16 + (unsigned)v;
 			if (c->left > c->max_body - c->total)
 				return fail(c, 413, "body too large");
@@ -191,4 +186,32 @@ int httpp_chunked_decode(struct httpp_chunked *c, const char *buf, size_t len,
 	*used = p;
 	return c->state == CH_TRAILER ? trailer(c, buf, len, p, used, data)
 				      : HTTPP_CHUNK_MORE;
+}
+
+uint32_t httpp_fields(const char *buf, size_t len, struct httpp_field *out,
+		      uint32_t max)
+{
+	const unsigned char *b = (const unsigned char *)buf;
+	size_t p = 0;
+	uint32_t n = 0;
+
+	while (p < len && n < max) {
+		const unsigned char *nl = memchr(b + p, '\n', len - p);
+		size_t e = nl ? (size_t)(nl - b) : len, next = e + 1, c, vs, ve;
+
+		if (e > p && b[e - 1] == '\r')
+			e--;
+		if (e == p)
+			break;
+		for (c = p; c < e && b[c] != ':'; c++)
+			;
+		for (vs = c + (c < e); vs < e && (b[vs] == ' ' || b[vs] == '\t'); vs++)
+			;
+		for (ve = e; ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t'); ve--)
+			;
+		out[n].name = (struct httpp_span){ (uint32_t)p, (uint32_t)(c - p) };
+		out[n++].value = (struct httpp_span){ (uint32_t)vs, (uint32_t)(ve - vs) };
+		p = next;
+	}
+	return n;
 }

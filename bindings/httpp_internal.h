@@ -35,6 +35,15 @@ struct httpp_ctx {
 	unsigned hosts;  /* Host field lines */
 };
 
+/* The value of hex digit (ch), or -1. */
+static inline int httpp_hexval(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch |= 0x20;
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
 /* Sets (m)'s error to (status) and (why); returns HTTPP_ERROR. */
 int httpp_fail(struct httpp_msg *m, int status, const char *why);
 
