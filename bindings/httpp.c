@@ -520,8 +520,10 @@ static int status_line(struct httpp_ctx *c)
 	return (r = line_end(c, &p, "invalid status line")) < 1 ? r : (int)p;
 }
 
-/* Framing and connection rules for responses (RFC 9112 6.3, 9.3). */
-static void response_rules(struct httpp_ctx *c, int head)
+/* Framing and connection rules for responses (RFC 9112 6.3, 9.3). The
+ * framing fields are checked only where they frame a body: an answer to
+ * HEAD may name any coding. */
+static int response_rules(struct httpp_ctx *c, int head)
 {
 	struct httpp_msg *m = c->m;
 	int st = m->status;
@@ -529,10 +531,16 @@ static void response_rules(struct httpp_ctx *c, int head)
 	if (head || st < 200 || st == 204 || st == 304) {
 		m->body = HTTPP_BODY_NONE;
 	} else if (c->seen & SEEN_TE) {
+		if (m->minor == 0)
+			return httpp_fail(m, 400, "transfer-encoding in HTTP/1.0");
+		if (c->seen & SEEN_TE_OTHER || !(c->seen & SEEN_CHUNKED_LAST))
+			return httpp_fail(m, 501, "unsupported transfer coding");
 		m->body = HTTPP_BODY_CHUNKED;
 		if (c->seen & SEEN_CL) /* a smuggling sign: use it once */
 			c->seen |= SEEN_CLOSE;
 	} else if (c->seen & SEEN_CL) {
+		if (c->cl > HTTPP_MAX_LENGTH)
+			return httpp_fail(m, 400, "content-length too large");
 		m->length = c->cl;
 		m->body = c->cl ? HTTPP_BODY_LENGTH : HTTPP_BODY_NONE;
 	} else {
@@ -541,6 +549,7 @@ static void response_rules(struct httpp_ctx *c, int head)
 	}
 	if (!(c->seen & SEEN_CLOSE) && (m->minor == 1 || (c->seen & SEEN_KEEP)))
 		m->flags |= HTTPP_KEEP_ALIVE;
+	return 0;
 }
 
 int httpp_response(const char *buf, size_t len, const struct httpp_limits *lim,
@@ -552,16 +561,7 @@ int httpp_response(const char *buf, size_t len, const struct httpp_limits *lim,
 	start(&c, buf, len, lim, m);
 	if ((r = status_line(&c)) < 1 || (r = httpp_parse_fields(&c, (size_t)r)) < 1)
 		return r;
-	if (c.seen & SEEN_TE) {
-		if (m->minor == 0)
-			return httpp_fail(m, 400, "transfer-encoding in HTTP/1.0");
-		if (c.seen & SEEN_TE_OTHER || !(c.seen & SEEN_CHUNKED_LAST))
-			return httpp_fail(m, 501, "unsupported transfer coding");
-	}
-	if (c.cl > HTTPP_MAX_LENGTH)
-		return httpp_fail(m, 400, "content-length too large");
-	response_rules(&c, head);
-	return r;
+	return response_rules(&c, head) < 0 ? HTTPP_ERROR : r;
 }
 
 size_t httpp_unescape(char *dst, const char *src, size_t len, int plus)

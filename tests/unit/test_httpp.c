@@ -250,6 +250,8 @@ static const struct head_case responses[] = {
 	{ "204", "HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n", "204 No Content 1.1 none ka | Content-Length: 9" },
 	{ "304", "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n",
 	  "304 Not Modified 1.1 none ka | Transfer-Encoding: chunked" },
+	{ "204 with a coding", "HTTP/1.1 204 No Content\r\nTransfer-Encoding: gzip\r\n\r\n",
+	  "204 No Content 1.1 none ka | Transfer-Encoding: gzip" },
 	{ "100", "HTTP/1.1 100 Continue\r\n\r\n", "100 Continue 1.1 none ka" },
 	{ "101", "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
 	  "101 Switching Protocols 1.1 none ka up | Connection: upgrade | Upgrade: websocket" },
@@ -286,6 +288,10 @@ static const struct head_case head_responses[] = {
 	{ "HEAD, no length", "HTTP/1.1 200 OK\r\n\r\n", "200 OK 1.1 none ka" },
 	{ "HEAD, chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
 	  "200 OK 1.1 none ka | Transfer-Encoding: chunked" },
+	{ "HEAD, gzip", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+	  "200 OK 1.1 none ka | Transfer-Encoding: gzip" },
+	{ "HEAD, still strict on syntax", "HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n",
+	  "400 conflicting content-length" },
 };
 
 /* One case: whole, followed by other bytes, in every prefix, and with
