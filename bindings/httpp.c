@@ -71,6 +71,15 @@ static int short_of(struct httpp_ctx *c, int status, const char *why)
 	return httpp_fail(c->m, status, why);
 }
 
+/* short_of for a field section: a head too large mostly because of its
+ * request target is 414 (RFC 9110 15.5.15), else 431 (RFC 6585 5). */
+static int section_short_of(struct httpp_ctx *c)
+{
+	if (c->m->target.len > c->max_head / 2)
+		return short_of(c, 414, "request target too long");
+	return short_of(c, 431, "header section too large");
+}
+
 /* Compares (n) bytes of a token at (s) with lowercase (lit), ignoring
  * case: safe for tokens, whose bytes | 0x20 only meet letters as letters. */
 static int ieq(const unsigned char *s, size_t n, const char *lit, size_t litn)
@@ -277,12 +286,12 @@ int httpp_parse_fields(struct httpp_ctx *c, size_t p)
 		int r;
 
 		if (p >= c->end)
-			return short_of(c, 431, "header section too large");
+			return section_short_of(c);
 		if (b[p] == '\n')
 			return (int)p + 1;
 		if (b[p] == '\r') {
 			if (p + 1 >= c->end)
-				return short_of(c, 431, "header section too large");
+				return section_short_of(c);
 			if (b[p + 1] != '\n')
 				return httpp_fail(c->m, 400, "bare CR");
 			return (int)p + 2;
@@ -291,7 +300,7 @@ int httpp_parse_fields(struct httpp_ctx *c, size_t p)
 			return httpp_fail(c->m, 400, "obsolete line folding");
 		nl = memchr(b + p, '\n', c->end - p);
 		if (!nl)
-			return short_of(c, 431, "header section too large");
+			return section_short_of(c);
 		e = (size_t)(nl - b);
 		if (b[e - 1] == '\r')
 			e--;

@@ -183,6 +183,8 @@ static const struct head_case requests[] = {
 	{ "CONNECT", "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", "501 CONNECT is not supported" },
 	{ "target too long", "GET /" A256,
 	  "414 request target too long" },
+	{ "head too large by its target", "GET /" A64 A64 " HTTP/1.1\r\n" H "X: " A64 A64 "\r\n\r\n",
+	  "414 request target too long" },
 	{ "method too long", "GET" A256,
 	  "400 method too long" },
 
