@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(HERE, "system"))
 import harness  # noqa: E402
 import suite    # noqa: E402  (registers the system tests)
 import suite_devices  # noqa: E402,F401  (the virtio drivers and device options)
+import suite_crypto  # noqa: E402,F401  (mbedTLS and the crypto module)
 
 class Tally:
     def __init__(self):
