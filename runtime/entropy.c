@@ -4,14 +4,15 @@
  *
  * mbedTLS collects entropy only through mbedtls_hardware_poll() below
  * (MBEDTLS_ENTROPY_HARDWARE_ALT in deps/mbedtls/lunik_mbedtls_config.h),
- * which reads plat_random(): RDSEED/RDRAND, else virtio-rng. Every
- * mbedtls_entropy_context has it as its one strong source; there is no
- * weak fallback, so a machine without a source cannot seed anything.
+ * which reads plat_random() (RDSEED/RDRAND, else virtio-rng) through
+ * rt_entropy_read, a seam for tests. Every mbedtls_entropy_context has it
+ * as its one strong source; there is no weak fallback, so a machine
+ * without a source cannot seed anything.
  *
  * rt_random() draws from one CTR-DRBG (NIST SP 800-90A, AES-256) seeded
  * on first use from mbedtls_entropy_func (a SHA-512 pool over that
- * source), so images that never ask for randomness never touch the
- * device. mbedTLS reseeds it from the pool every
+ * source), so images that never ask for randomness never seed it or wait
+ * for the device. mbedTLS reseeds it from the pool every
  * MBEDTLS_CTR_DRBG_RESEED_INTERVAL (10000) requests; a reseed that fails
  * fails the request, it never keeps going on old state.
  */
@@ -43,20 +44,14 @@ static bool seeded;
 /* Why the source last failed: -ENODEV, -ETIMEDOUT, or 0. */
 static int source_err;
 
-/*
- * TEMPORARY, to be removed at merge: plat_random() belongs to kernel/
- * (RDSEED/RDRAND, virtio-rng), written on another branch. Until it lands,
- * this weak stand-in says the machine has no source, so images link and
- * refuse randomness with a clear error. The kernel's strong definition
- * replaces it.
- */
-__attribute__((weak)) long plat_random(void *buf, size_t len)
+/* plat_random, unless a test image links its own rt_entropy_read */
+__attribute__((weak)) long rt_entropy_read(void *buf, size_t len)
 {
-	return -ENODEV;
+	return plat_random(buf, len);
 }
 
 /* mbedTLS's hook for a hardware source (entropy_poll.h): (data) is NULL.
- * Gives what plat_random has, possibly 0 bytes, which mbedTLS tolerates
+ * Gives what the source has, possibly 0 bytes, which mbedTLS tolerates
  * by polling again; waits a little first for a busy virtio-rng. */
 int mbedtls_hardware_poll(void *data, unsigned char *out, size_t len,
 			  size_t *olen)
@@ -66,7 +61,7 @@ int mbedtls_hardware_poll(void *data, unsigned char *out, size_t len,
 
 	*olen = 0;
 	for (;;) {
-		n = plat_random(out, len);
+		n = rt_entropy_read(out, len);
 		if (n < 0) {
 			source_err = n == -ENODEV ? -ENODEV : -EIO;
 			return MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
@@ -76,7 +71,7 @@ int mbedtls_hardware_poll(void *data, unsigned char *out, size_t len,
 		plat_wait(deadline);
 	}
 	if ((size_t)n > len)
-		plat_panic(__FILE__, __LINE__, "plat_random gave more than asked");
+		plat_panic(__FILE__, __LINE__, "entropy source gave more than asked");
 	if (n == 0)
 		source_err = -ETIMEDOUT; /* cleared again by the next bytes */
 	else

@@ -152,6 +152,12 @@ int rt_random_mbedtls(void *ctx, unsigned char *buf, size_t len);
 /* A message for an error of rt_random, e.g. "no entropy source: ...". */
 const char *rt_random_strerror(int err);
 
+/* The entropy source behind rt_random and every mbedTLS entropy pool:
+ * plat_random, with its contract. Defined weak, so a test image can link
+ * a simulated source in its place (tests/system/rng_stub.c); nothing else
+ * should define or call it. */
+long rt_entropy_read(void *buf, size_t len);
+
 /* A Lua module written in C, registered in package.preload at start-up.
  * Declare one per module with RT_MODULE("name", luaopen_name). */
 struct rt_module {

@@ -1,19 +1,16 @@
 /*
- * rng_stub.c -- a test-only plat_random() and its Lua control module
- * ("rngstub"), linked into test images with `lunik build --link` to drive
- * runtime/entropy.c through what a real source does: deliver, dribble
- * (virtio-rng busy), never answer, be absent, fail. Never part of a normal
- * image: its bytes are NOT random (xorshift64* over the clock).
- *
- * It replaces the weak stand-in plat_random of runtime/entropy.c, which
- * exists only until the kernel's entropy driver lands; once the kernel
- * defines plat_random this object no longer links, and
- * tests/system/suite_crypto.py stops linking it (it checks build/lunik.o).
+ * rng_stub.c -- a test-only entropy source and its Lua control module
+ * ("rngstub"), linked into test images with `lunik build --link`. It
+ * defines rt_entropy_read, which runtime/entropy.c declares weak, so
+ * mbedTLS's entropy pools read this instead of plat_random, and a test
+ * can drive runtime/entropy.c through what a source may do: deliver,
+ * dribble (a busy virtio-rng), never answer, be absent, fail. Never part
+ * of a normal image: its bytes are NOT random (xorshift64* over the clock).
  *
  *   rngstub.set(mode)   "ok" (default), "partial" (at most 5 bytes a call,
  *                       none every other call), "stuck" (always 0 bytes),
  *                       "none" (-ENODEV), "fail" (-EIO)
- *   rngstub.calls()     how many times plat_random was called
+ *   rngstub.calls()     how many times the source was read
  */
 #include <errno.h>
 #include <string.h>
@@ -41,7 +38,7 @@ static uint64_t next(void)
 	return state * 0x2545f4914f6cdd1dull;
 }
 
-long plat_random(void *buf, size_t len)
+long rt_entropy_read(void *buf, size_t len)
 {
 	unsigned char *p = buf;
 

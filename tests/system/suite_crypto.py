@@ -1,24 +1,18 @@
 """suite_crypto.py -- system tests of mbedTLS in lunik and the crypto
 module: mbedTLS's own self-tests in the guest, certificate dates against
-the guest's clock, crypto.random over every behaviour of an entropy
-source, and the in-guest crypto specs with entropy present.
-
-Until the kernel provides plat_random() (its entropy driver is on another
-branch), runtime/entropy.c has a weak stand-in that says "no source"; the
-images here then link tests/system/rng_stub.c, a test-only source. Once
-build/lunik.o defines plat_random itself, the stub no longer links and
-these tests use the machine's real source instead.
+the guest's clock, crypto.random over the machine's real entropy source
+and over every behaviour of a simulated one (tests/system/rng_stub.c),
+and the in-guest crypto specs with entropy required.
 """
 
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 
-from harness import APPS, BUILD, ROOT, Failure, build, test
+from harness import (APPS, BUILD, LUNIK, ROOT, Failure, Result, build,
+                     run_cmd, test)
 
-LUNIK_O = os.path.join(ROOT, "build", "lunik.o")
 SELFTEST_OBJ = os.path.join(BUILD, "mbedtls_selftest.o")
 STUB_OBJ = os.path.join(BUILD, "rng_stub.o")
 MBEDTLS_DATA = os.path.join(ROOT, "build", "src", "mbedtls", "tests",
@@ -30,27 +24,14 @@ SELFTESTS = ("sha1", "sha256", "sha512", "aes", "gcm", "chacha20",
              "poly1305", "chacha20-poly1305", "base64", "mpi", "rsa",
              "x509", "ctr_drbg", "hmac_drbg", "ecp", "entropy")
 CERTS = ("test-ca-sha256.crt", "server5-expired.crt", "server5-future.crt")
+NO_SOURCE = (r"no entropy source: the machine has no RDSEED/RDRAND and no "
+             r"virtio-rng device")
 
 
 def need(path):
     if not os.path.exists(path):
         raise Failure("%s is missing: `make test` builds it" % path)
     return path
-
-
-def stub_needed():
-    """True while plat_random in build/lunik.o is only the weak stand-in."""
-    out = subprocess.run(["nm", need(LUNIK_O)], capture_output=True,
-                         text=True, check=True).stdout
-    if re.search(r"^\S+ [TD] plat_random$", out, re.M):
-        return False
-    if not re.search(r"^\S+ [Ww] plat_random$", out, re.M):
-        raise Failure("build/lunik.o has no plat_random at all")
-    return True
-
-
-def entropy_objs():
-    return [need(STUB_OBJ)] if stub_needed() else []
 
 
 def temp_app(files):
@@ -61,6 +42,16 @@ def temp_app(files):
     return tmp
 
 
+def run(ctx, image, opts=(), args=()):
+    """Boots image with the launcher options opts (e.g. --no-rng)."""
+    timeout = 30 if ctx.accel == "kvm" else 90
+    argv = [LUNIK, "run", image, "--" + ctx.accel, "--timeout",
+            str(timeout)] + list(opts)
+    if args:
+        argv += ["--"] + list(args)
+    return Result(*run_cmd(argv, timeout + 30))
+
+
 @test
 def test_crypto_mbedtls_selftest(ctx):
     files = {"main.lua": os.path.join(APPS, "crypto_selftest", "main.lua")}
@@ -68,9 +59,9 @@ def test_crypto_mbedtls_selftest(ctx):
         files[c] = need(os.path.join(MBEDTLS_DATA, c))
     app = temp_app(files)
     try:
-        image = build(app, link=[need(SELFTEST_OBJ)] + entropy_objs(),
+        image = build(app, link=[need(SELFTEST_OBJ)],
                       out=os.path.join(BUILD, "crypto-selftest.elf"))
-        r = ctx.run_image(image).expect_status(0)
+        r = run(ctx, image).expect_status(0)
     finally:
         shutil.rmtree(app)
     r.expect(*[r"^selftest %s ok$" % re.escape(n) for n in SELFTESTS])
@@ -88,15 +79,25 @@ def test_crypto_mbedtls_selftest(ctx):
 
 
 @test
-def test_crypto_entropy_sources(ctx):
-    linked = entropy_objs()
-    r = ctx.boot("crypto_entropy", link=linked).expect_status(0)
-    if not linked:
+def test_crypto_entropy_real(ctx):
+    """The machine's own source: virtio-rng (and RDRAND under KVM); none at
+    all under TCG's qemu64 without the device."""
+    image = build("crypto_entropy")
+    run(ctx, image).expect_status(0).expect(r"^real: ok 32$",
+                                            r"^distinct: true$")
+    r = run(ctx, image, ["--no-rng"]).expect_status(0)
+    if ctx.accel == "tcg":  # qemu64 has no RDRAND: no source at all
+        r.expect(r"^real: nil %s$" % NO_SOURCE).expect_not(r"^distinct")
+    else:
         r.expect(r"^real: ok 32$", r"^distinct: true$")
-        return
+
+
+@test
+def test_crypto_entropy_sources(ctx):
+    """Every behaviour of a source, simulated by rng_stub.c."""
+    r = ctx.boot("crypto_entropy", link=[need(STUB_OBJ)]).expect_status(0)
     r.expect(
-        r"^none: nil no entropy source: the machine has no RDSEED/RDRAND "
-        r"and no virtio-rng device$",
+        r"^none: nil %s$" % NO_SOURCE,
         r"^fail: nil entropy source failed$",
         r"^stuck: nil entropy source timed out$",
         r"^partial: ok 32$",
@@ -116,14 +117,14 @@ def test_crypto_entropy_sources(ctx):
 
 @test
 def test_crypto_specs_with_entropy(ctx):
-    """tests/lua/crypto_spec.lua where an entropy source exists, so its
-    crypto.random branch runs (sys.args.entropy makes it required)."""
+    """tests/lua/crypto_spec.lua with the entropy source required, so its
+    crypto.random branch runs for sure (sys.args.entropy)."""
     app = temp_app({"crypto_spec.lua":
                     os.path.join(ROOT, "tests", "lua", "crypto_spec.lua")})
     try:
-        image = build(app, link=entropy_objs(), entry=TEST_ENTRY,
+        image = build(app, entry=TEST_ENTRY,
                       out=os.path.join(BUILD, "crypto-specs.elf"))
-        r = ctx.run_image(image, ["entropy=required"])
+        r = run(ctx, image, args=["entropy=required"])
     finally:
         shutil.rmtree(app)
     r.expect_status(0).expect(r"^ok\s+\d+ - crypto\.random gives n bytes",
