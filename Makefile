@@ -112,8 +112,9 @@ distclean:
 -include $(RUNTIME_OBJS:.o=.d)
 
 # Objects linked only into test images (lunik build --link).
-TEST_OBJS := $(BUILD)/tests/fault.o $(BUILD)/tests/devices.o
-$(TEST_OBJS): $(BUILD)/tests/%.o: tests/system/%.c $(SYSROOT)/lib/libc.a $(SYSROOT)/lib/liblua.a
+TEST_OBJS := $(BUILD)/tests/fault.o $(BUILD)/tests/devices.o \
+	$(BUILD)/tests/mbedtls_selftest.o $(BUILD)/tests/rng_stub.o
+$(TEST_OBJS): $(BUILD)/tests/%.o: tests/system/%.c $(DEPS_LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)$(TARGET_CC) $(RUNTIME_CFLAGS) -Iruntime -c $< -o $@
 test: $(TEST_OBJS)

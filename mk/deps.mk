@@ -11,8 +11,11 @@
 #   $(SYSROOT)/lib/liblua.a       Lua's library; lua.h & co in $(SYSROOT)/include
 #   $(SYSROOT)/lib/liblwip.a      lwIP with deps/lwip's configuration; its
 #                                 headers and ours in $(SYSROOT)/include
-#   $(MBEDTLS_STAMP)              the patched tree $(MBEDTLS_SRC) (fetched
-#                                 only, for now)
+#   $(DEPS_MBEDTLS_LIBS)          mbedTLS's libmbedtls.a libmbedx509.a
+#                                 libmbedcrypto.a; headers in
+#                                 $(SYSROOT)/include/mbedtls, with our
+#                                 configuration as mbedtls/config.h
+#   $(MBEDTLS_STAMP)              the patched tree $(MBEDTLS_SRC)
 # Variables: DEPS_LIBS, DEPS_HOST_PACKAGES, LWIP_SRC, MBEDTLS_SRC.
 #
 # Each dependency prints one line; the output of configure and compilers goes
@@ -193,20 +196,46 @@ $(DEPS_LWIP_LIB): $(LWIP_STAMP) $(DEPS_NEWLIB_LIBS) deps/lwip/lwip.mk $(DEPS_LWI
 		cp $(DEPS_LWIP)/liblwip.a $@
 
 # --------------------------------------------------------------------------
-# mbedTLS 2.28: fetched, verified and patched only.
+# mbedTLS 2.28: every file of library/ compiled with our flags against
+# newlib's headers and with our configuration header (MBEDTLS_CONFIG, which
+# says what is on and why) into upstream's three archives
+# (deps/mbedtls/mbedtls.mk); link order: tls, x509, crypto. The installed
+# headers carry our configuration as mbedtls/config.h, so nothing can
+# include them with another one. MBEDTLS_CFLAGS_EXTRA is for later -D flags.
 # --------------------------------------------------------------------------
 MBEDTLS_VERSION := 2.28.3
 MBEDTLS_TARBALL := mbedtls_2.28.3.orig.tar.gz
 MBEDTLS_SRC     := $(BUILD)/src/mbedtls
 MBEDTLS_STAMP   := $(BUILD)/stamps/mbedtls.src
+MBEDTLS_CONFIG  := deps/mbedtls/lunik_mbedtls_config.h
+DEPS_MBEDTLS    := $(BUILD)/mbedtls
+DEPS_MBEDTLS_LIBS := $(addprefix $(SYSROOT)/lib/,libmbedtls.a libmbedx509.a libmbedcrypto.a)
+MBEDTLS_CFLAGS_EXTRA ?=
+DEPS_MBEDTLS_CFLAGS := $(TARGET_CFLAGS) $(DEPS_PREFIX_MAP) $(MBEDTLS_CFLAGS_EXTRA)
 
-DEPS_MBEDTLS_SIG := $(call deps_pin,$(MBEDTLS_TARBALL))
+DEPS_MBEDTLS_SIG := $(call deps_pin,$(MBEDTLS_TARBALL)) $(TARGET_CC) \
+	$(DEPS_MBEDTLS_CFLAGS) $(MBEDTLS_CONFIG)
 $(eval $(call deps_sig_rule,$(BUILD)/stamps/mbedtls.sig,DEPS_MBEDTLS_SIG))
 
-$(MBEDTLS_STAMP): $(BUILD)/stamps/mbedtls.sig
-	$(DEPS_Q)$(DEPS_SH) fetch mbedtls src mbedtls $(MBEDTLS_TARBALL) "mbedtls $(MBEDTLS_VERSION)" && touch $@
+# One rule makes the tree and the libraries, so no two fetches of it ever
+# run at once; it touches the stamp, which an up-to-date tree leaves as is.
+$(DEPS_MBEDTLS_LIBS) $(MBEDTLS_STAMP) &: $(BUILD)/stamps/mbedtls.sig \
+		$(DEPS_NEWLIB_LIBS) deps/mbedtls/mbedtls.mk $(MBEDTLS_CONFIG)
+	$(DEPS_Q)$(DEPS_SH) fetch mbedtls src mbedtls $(MBEDTLS_TARBALL) "mbedtls $(MBEDTLS_VERSION)" build
+	$(DEPS_Q)rm -rf $(DEPS_MBEDTLS)
+	$(DEPS_Q)$(DEPS_SH) run mbedtls . $(DEPS_MAKE) -f deps/mbedtls/mbedtls.mk \
+		SRC=$(MBEDTLS_SRC) OBJ=$(DEPS_MBEDTLS) CONFIG=$(MBEDTLS_CONFIG) \
+		CC=$(TARGET_CC) AR=$(TARGET_AR) 'CFLAGS=$(DEPS_MBEDTLS_CFLAGS)'
+	$(DEPS_Q)$(DEPS_SH) check-nopic mbedtls $(DEPS_MBEDTLS)/*.a
+	$(DEPS_Q)mkdir -p $(SYSROOT)/include $(SYSROOT)/lib && \
+		rm -rf $(SYSROOT)/include/mbedtls $(SYSROOT)/include/psa && \
+		cp -R $(MBEDTLS_SRC)/include/mbedtls $(MBEDTLS_SRC)/include/psa $(SYSROOT)/include/ && \
+		cp $(MBEDTLS_CONFIG) $(SYSROOT)/include/mbedtls/config.h && \
+		cp $(DEPS_MBEDTLS)/libmbedtls.a $(DEPS_MBEDTLS)/libmbedx509.a \
+			$(DEPS_MBEDTLS)/libmbedcrypto.a $(SYSROOT)/lib/ && \
+		touch $(MBEDTLS_STAMP)
 
-DEPS_LIBS := $(DEPS_NEWLIB_LIBS) $(DEPS_LUA_LIB) $(DEPS_LWIP_LIB)
+DEPS_LIBS := $(DEPS_NEWLIB_LIBS) $(DEPS_LUA_LIB) $(DEPS_LWIP_LIB) $(DEPS_MBEDTLS_LIBS)
 
 deps: $(DEPS_LIBS) $(LWIP_STAMP) $(MBEDTLS_STAMP)
 	@:

@@ -1,7 +1,7 @@
 /*
  * runtime.h -- what runtime/ offers bindings/: the mounted ROM, path
- * resolution, the boot timeline, memory figures, waiting, and the linker set
- * through which bindings register their Lua modules.
+ * resolution, the boot timeline, memory figures, waiting, random bytes, and
+ * the linker set through which bindings register their Lua modules.
  *
  * runtime/ turns the platform (kernel/platform.h) into a C environment for
  * newlib and Lua. Bindings use this header and the platform header; nothing
@@ -135,6 +135,28 @@ void net_info(struct net_info *ni);
 /* The boot arguments as a table: "key=value" words as strings, bare words
  * as true. Pushes it on (L)'s stack. */
 void rt_push_args(struct lua_State *L);
+
+/* Random bytes (entropy.c). Fills (buf) with (len) bytes from the
+ * runtime's CTR-DRBG (AES-256), seeded on first use from the platform's
+ * entropy source (plat_random) and reseeded from it every 10000 requests.
+ * Returns 0, or a negative errno with (buf) zeroed: -ENODEV when the
+ * machine has no entropy source, -ETIMEDOUT when the source gave too
+ * little within about a second, -EIO when it failed. Never falls back to
+ * a weak source. Seeding may wait (plat_wait) for a busy virtio-rng. */
+int rt_random(void *buf, size_t len);
+
+/* rt_random in mbedTLS's f_rng shape (mbedtls_ssl_conf_rng, signing):
+ * (ctx) is unused; returns 0 or MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED. */
+int rt_random_mbedtls(void *ctx, unsigned char *buf, size_t len);
+
+/* A message for an error of rt_random, e.g. "no entropy source: ...". */
+const char *rt_random_strerror(int err);
+
+/* The entropy source behind rt_random and every mbedTLS entropy pool:
+ * plat_random, with its contract. Defined weak, so a test image can link
+ * a simulated source in its place (tests/system/rng_stub.c); nothing else
+ * should define or call it. */
+long rt_entropy_read(void *buf, size_t len);
 
 /* A Lua module written in C, registered in package.preload at start-up.
  * Declare one per module with RT_MODULE("name", luaopen_name). */
