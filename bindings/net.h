@@ -45,6 +45,32 @@ struct rt_waitq *net_lookup_queue(struct net_lookup *lk);
 int net_lookup_finish(struct net_lookup *lk, ip_addr_t *addr);
 void net_lookup_abandon(struct net_lookup *lk);
 
+/* ---- For bindings that layer on a TCP connection (tls.c): the bytes of
+ * a "net.tcp" object without Lua in between. Nothing here blocks: when a
+ * call can do nothing now, wait on the connection's queue with rt_wait and
+ * call again. */
+struct conn;
+
+/* The connection of the "net.tcp" object at (idx), or NULL once it is
+ * closed; misuse (not a net.tcp) raises. */
+struct conn *net_tcp_conn(lua_State *L, int idx);
+
+/* Takes up to (len) received bytes into (buf): returns how many, 0 when
+ * none has arrived yet (wait on net_conn_readers), or -1 when no more will
+ * come (the peer closed, or an error: net_conn_error says which). */
+long net_conn_read(struct conn *c, void *buf, size_t len);
+
+/* Queues up to (len) bytes of (buf) for sending and pushes them out:
+ * returns how many were taken, 0 when the send buffer is full (wait on
+ * net_conn_writers), or -1 when the connection is gone. */
+long net_conn_write(struct conn *c, const void *buf, size_t len);
+
+/* The queues a reader or writer of (c) waits on; why (c) is finished
+ * ("closed", "connection reset", ...). */
+struct rt_waitq *net_conn_readers(struct conn *c);
+struct rt_waitq *net_conn_writers(struct conn *c);
+const char *net_conn_error(const struct conn *c);
+
 /* net_tcp.c: net.listen, net.connect; their metatables. */
 int net_listen(lua_State *L);
 int net_connect(lua_State *L);

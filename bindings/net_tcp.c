@@ -804,6 +804,63 @@ static int m_server_tostring(lua_State *L)
 	return 1;
 }
 
+/* ---- the C view, for bindings layered on connections (net.h) */
+
+struct conn *net_tcp_conn(lua_State *L, int idx)
+{
+	return check_ud(L, idx)->c;
+}
+
+long net_conn_read(struct conn *c, void *buf, size_t len)
+{
+	size_t have = c->end - c->start;
+
+	if (have) {
+		if (len > have)
+			len = have;
+		memcpy(buf, c->buf + c->start, len);
+		consume(c, len);
+		return (long)len;
+	}
+	return c->eof || !c->pcb ? -1 : 0;
+}
+
+long net_conn_write(struct conn *c, const void *buf, size_t len)
+{
+	size_t room;
+	err_t err;
+
+	if (!c->pcb)
+		return -1;
+	room = tcp_sndbuf(c->pcb);
+	if (room == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN)
+		return 0;
+	if (len > room)
+		len = room;
+	err = tcp_write(c->pcb, buf, (u16_t)len, TCP_WRITE_FLAG_COPY);
+	if (err == ERR_MEM)
+		return 0;
+	if (err != ERR_OK)
+		return -1;
+	tcp_output(c->pcb);
+	return (long)len;
+}
+
+struct rt_waitq *net_conn_readers(struct conn *c)
+{
+	return &c->rq;
+}
+
+struct rt_waitq *net_conn_writers(struct conn *c)
+{
+	return &c->wq;
+}
+
+const char *net_conn_error(const struct conn *c)
+{
+	return why_closed(c);
+}
+
 static const luaL_Reg conn_methods[] = {
 	{ "receive", m_receive },
 	{ "receiveany", m_receiveany },
