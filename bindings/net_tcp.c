@@ -6,8 +6,12 @@
  * callback makes one before any task asks for it; the Lua object holds a
  * pointer and frees it on close (or __gc). Received bytes are copied out of
  * lwIP's pbufs into the connection's buffer at once, and the receive window
- * reopens (tcp_recved) only as the app takes bytes, so a slow reader slows
- * its sender instead of growing the heap. send copies into lwIP's send
+ * reopens (tcp_recved) once more than RX_KEEP bytes wait only as the app
+ * takes bytes, so a slow reader slows
+ * its sender instead of growing the heap. While a receive waits for more
+ * than is buffered (a byte count over a window, "*a", a long line), the
+ * window stays open whatever the buffer holds: the app asked for those
+ * bytes. send copies into lwIP's send
  * buffer as room appears and yields meanwhile: nothing queues unbounded.
  */
 #include <stdlib.h>
@@ -22,13 +26,16 @@
 #define BACKLOG_DEFAULT 511
 #define BUF_MIN 4096
 #define OOM_RETRY_NS 10000000ull /* when lwIP is out of memory: try again */
+#define RX_KEEP (64 * 1024)	 /* bytes buffered before the window closes */
 
 struct conn {
 	struct tcp_pcb *pcb;	/* NULL once lwIP dropped it */
 	char *buf;		/* received, not yet taken: [start, end) */
 	size_t start, end, cap, scanned;
+	size_t held;		/* received, window not reopened yet */
 	err_t err;		/* why the pcb went away */
 	bool eof;		/* the peer sent FIN */
+	bool reading;		/* a receive waits for more than is buffered */
 	bool connected;
 	struct rt_waitq rq, wq;	/* readers; writers and connectors */
 };
@@ -79,9 +86,28 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	}
 	pbuf_copy_partial(p, c->buf + c->end, p->tot_len, 0);
 	c->end += p->tot_len;
+	if (c->reading || c->end - c->start <= RX_KEEP)
+		tcp_recved(pcb, p->tot_len);
+	else
+		c->held += p->tot_len;
 	pbuf_free(p);
 	rt_wake_all(&c->rq);
 	return ERR_OK;
+}
+
+/* Reopens the window by what was held back, once the buffer is small
+ * again or a reader wants more. */
+static void release(struct conn *c)
+{
+	if (!c->held || !c->pcb ||
+	    (!c->reading && c->end - c->start > RX_KEEP))
+		return;
+	while (c->held) {
+		u16_t k = c->held > 0xffff ? 0xffff : (u16_t)c->held;
+
+		tcp_recved(c->pcb, k);
+		c->held -= k;
+	}
 }
 
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
@@ -132,13 +158,13 @@ static void conn_free(struct conn *c)
 	struct tcp_pcb *pcb = c->pcb;
 
 	if (pcb) {
-		size_t unread = c->end - c->start;
+		size_t unread = c->held;
 
 		tcp_arg(pcb, NULL);
 		tcp_recv(pcb, NULL);
 		tcp_sent(pcb, NULL);
 		tcp_err(pcb, NULL);
-		/* unread bytes would make tcp_close answer with a RST */
+		/* a window not reopened makes tcp_close answer with a RST */
 		while (unread) {
 			u16_t n = unread > 0xffff ? 0xffff : (u16_t)unread;
 
@@ -154,19 +180,24 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
-/* Takes (n) received bytes: the window reopens by as much. */
+/* Takes (n) received bytes. */
 static void consume(struct conn *c, size_t n)
 {
 	c->start += n;
 	c->scanned = c->start;
 	if (c->start == c->end)
 		c->start = c->end = c->scanned = 0;
-	while (n && c->pcb) {
-		u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
+	release(c);
+}
 
-		tcp_recved(c->pcb, k);
-		n -= k;
-	}
+/* Waits for more bytes on behalf of a receive: the window opens fully
+ * meanwhile. */
+static int wait_more(lua_State *L, struct conn *c, uint64_t deadline,
+		     lua_KFunction k)
+{
+	c->reading = true;
+	release(c);
+	return rt_wait(L, &c->rq, deadline, (lua_KContext)deadline, k);
 }
 
 /* ---- the connection object */
@@ -233,6 +264,8 @@ static int receive_k(lua_State *L, int status, lua_KContext deadline)
 	struct conn *c = check_ud(L, 1)->c;
 	size_t have;
 
+	if (c)
+		c->reading = false;
 	if (!c)
 		return fail_partial(L, NULL, "closed", 3);
 	have = c->end - c->start;
@@ -269,7 +302,7 @@ static int receive_k(lua_State *L, int status, lua_KContext deadline)
 		return fail_partial(L, c, why_closed(c), 3);
 	if (plat_monotonic_ns() >= (uint64_t)deadline)
 		return fail_partial(L, c, "timeout", 3);
-	return rt_wait(L, &c->rq, (uint64_t)deadline, deadline, receive_k);
+	return wait_more(L, c, (uint64_t)deadline, receive_k);
 }
 
 /* conn:receive([pattern [, prefix]]): "*l" (default), "*a" or a count */
@@ -304,6 +337,8 @@ static int receiveany_k(lua_State *L, int status, lua_KContext deadline)
 	struct conn *c = check_ud(L, 1)->c;
 	size_t have, max = (size_t)lua_tointeger(L, 2);
 
+	if (c)
+		c->reading = false;
 	if (!c)
 		return net_fail(L, "closed");
 	have = c->end - c->start;
