@@ -65,7 +65,7 @@ def host_cc(compiler, path, exe, extra):
           "-Wno-unused-parameter", "-Iruntime", "-Itools", "-Ikernel",
           "-Ibindings", "-Itests/unit"] + extra + ["-o", exe, path] + sources
     if "lua" in needs:
-        cc[1:1] = ["-I" + LUA_SRC]
+        cc[1:1] = ["-I" + LUA_SRC, "-Ideps/lua"]
         cc += [HOST_LUA_LIB, "-lm", "-ldl"]
     r = subprocess.run(cc, cwd=ROOT, capture_output=True, text=True)
     return r.stderr if r.returncode else None
