@@ -8,7 +8,6 @@
  * error says where the offending value sits ("$.users[3].name"); the same
  * record finds reference cycles.
  */
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,29 +182,10 @@ static void integer(struct enc *e, lua_Integer v)
 	put(e, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-/* The shortest of %.1g ... %.17g that reads back as (d). For a normal
- * double, 15 digits always do when anything shorter does (DBL_DIG is 15:
- * at most one 15-digit decimal lies within half an ulp, and %g drops
- * trailing zeros), so the tries start there; subnormals have fewer
- * significant bits and start from 1. */
-static int shortest(char *out, size_t size, double d)
-{
-	int n = 0;
-
-	for (int prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
-		n = snprintf(out, size, "%.*g", prec, d);
-		if (prec == 17 || strtod(out, NULL) == d)
-			break;
-	}
-	return n;
-}
-
 static void number(struct enc *e, int idx)
 {
 	lua_State *L = e->L;
 	double d;
-	char tmp[40];
-	int n;
 
 	if (lua_isinteger(L, idx)) {
 		integer(e, lua_tointeger(L, idx));
@@ -216,20 +196,7 @@ static void number(struct enc *e, int idx)
 		fail(e, 0, "cannot encode NaN");
 	if (isinf(d))
 		fail(e, 0, d > 0 ? "cannot encode inf" : "cannot encode -inf");
-	if (d == 0) {
-		put(e, signbit(d) ? "-0.0" : "0.0", signbit(d) ? 4 : 3);
-		return;
-	}
-	if (d == floor(d) && fabs(d) < 1e15) {
-		/* Integral: exact as an integer, with the float marker. */
-		integer(e, (lua_Integer)d);
-		put(e, ".0", 2);
-		return;
-	}
-	n = shortest(tmp, sizeof(tmp), d);
-	if (!strpbrk(tmp, ".e"))
-		tmp[n++] = '.', tmp[n++] = '0';
-	put(e, tmp, (size_t)n);
+	e->len += json_format_float(reserve(e, JSON_NUMBER_MAX), d);
 }
 
 /* Appends (s) of (n) bytes as a JSON string, or raises naming the first

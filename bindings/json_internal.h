@@ -3,8 +3,8 @@
  * the null sentinel, UTF-8 validation (RFC 3629) and a word-at-a-time scan
  * for the bytes a JSON string cannot carry as they are.
  *
- * json.c is the module (its Lua surface, options); json_encode.c and
- * json_decode.c do the work. docs/json.md is the user's contract.
+ * json.c is the module (its Lua surface, options); json_encode.c,
+ * json_decode.c and json_number.c do the work. docs/json.md is the user's contract.
  */
 #ifndef LUNIK_JSON_INTERNAL_H
 #define LUNIK_JSON_INTERNAL_H
@@ -45,6 +45,14 @@ void json_encode(lua_State *L, int idx, int mt,
  * or 2 with nil and a message naming the problem and its byte position.
  * Raises only when memory runs out. */
 int json_decode(lua_State *L, const char *s, size_t len, int mt);
+
+/* Room json_format_float needs. */
+#define JSON_NUMBER_MAX 32
+
+/* Writes finite (d) to (out) as JSON text: the fewest significant digits
+ * that read back as d, with a '.' or an 'e' ("1.0", "0.1", "1e+300",
+ * "-0.0"). Returns the length; no NUL is added. */
+size_t json_format_float(char *out, double d);
 
 /* The length of the UTF-8 sequence at (p), or 0 when the bytes from (p) to
  * (end) do not start a valid one: RFC 3629 section 4, so no overlong forms,

@@ -6,6 +6,7 @@
  * which tells integers from floats, [] from {}, and -0.0 from 0.0.
  *
  * sources: bindings/json.c bindings/json_encode.c bindings/json_decode.c
+ * sources: bindings/json_number.c
  * needs: lua
  */
 #include <stdint.h>

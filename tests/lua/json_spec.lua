@@ -41,6 +41,23 @@ describe("json.encode", function()
     end
   end)
 
+  it("writes everyday floats as the guest's printf would round them", function()
+    local seed = 99
+    for _ = 1, 2000 do
+      seed = (seed * 6364136223846793005 + 1442695040888963407) & 0xffffffffffffffff
+      local d = (seed >> 11) / 2 ^ 53 * 10 ^ ((seed & 0xff) % 19 - 4)
+      local text = json.encode(d)
+      local digits = text:gsub("e.*", ""):gsub("^[0.]+", ""):gsub("%.", ""):gsub("0+$", "")
+      assert.equal(d, json.decode(text))
+      if d ~= math.floor(d) then
+        assert.equal(string.format("%." .. #digits .. "g", d), text)
+        if #digits > 1 then
+          assert.not_equal(d, tonumber(string.format("%." .. #digits - 1 .. "g", d)), text)
+        end
+      end
+    end
+  end)
+
   it("tells arrays from objects, and {} from json.array()", function()
     assert.equal("[1,2,3]", json.encode({ 1, 2, 3 }))
     assert.equal("{}", json.encode({}))

@@ -7,6 +7,7 @@
  * and decoded numbers equal to the C library's strtod.
  *
  * sources: bindings/json.c bindings/json_encode.c bindings/json_decode.c
+ * sources: bindings/json_number.c
  * needs: lua
  */
 #include <errno.h>
@@ -592,15 +593,17 @@ static int significant(const char *t, size_t n)
 	return k;
 }
 
-/* Random doubles, half of them any bit pattern, half decimal-looking
- * (m / 10^k): each prints with the fewest significant digits that read
- * back exactly, with a '.' or an 'e' so it stays a float, and decodes to
- * the same bits. */
+/* Random doubles: any bit pattern, decimal-looking ones (m / 10^k), and
+ * any mantissa at the magnitudes of everyday numbers (with powers of two,
+ * whose lower neighbour is closer). Each prints with the fewest significant
+ * digits that read back exactly, those digits correctly rounded (as %.Ng
+ * gives them), with a '.' or an 'e' so it stays a float, and decodes to the
+ * same bits. */
 static void test_floats(void)
 {
 	enum { N = 40000 };
 	static double v[N];
-	size_t len, bad_trip = 0, bad_short = 0, bad_marker = 0;
+	size_t len, bad_trip = 0, bad_short = 0, bad_marker = 0, bad_round = 0;
 	const char *s, *p;
 
 	lua_settop(L, 0);
@@ -609,8 +612,16 @@ static void test_floats(void)
 	lua_createtable(L, N, 0);
 	for (int i = 0; i < N; i++) {
 		uint64_t r = next_random();
-		if (i % 2) {
+		if (i % 3 == 1) {
 			v[i] = (double)(r % 100000000) / pow(10, (double)((r >> 40) % 12));
+		} else if (i % 3 == 2) {
+			/* any mantissa, magnitudes 1e-5 .. 1e16 */
+			v[i] = ldexp((double)((r >> 11) | (1ull << 52)),
+				     (int)(r % 71) - 52 - 17);
+			if (i % 7 == 0)
+				v[i] = ldexp(1.0, (int)(r % 60) - 14);
+			if (r & 1)
+				v[i] = -v[i];
 		} else {
 			memcpy(&v[i], &r, 8);
 			if (!isfinite(v[i]))
@@ -635,11 +646,16 @@ static void test_floats(void)
 			snprintf(shorter, sizeof(shorter), "%.*g", k - 1, v[i]);
 			bad_short += strtod(shorter, NULL) == v[i];
 		}
+		if (v[i] != floor(v[i])) {
+			snprintf(shorter, sizeof(shorter), "%.*g", k, v[i]);
+			bad_round += strcmp(shorter, tok) != 0;
+		}
 		p += n + 1;
 	}
 	CHECK(bad_trip == 0, "every float's text reads back exactly (%zu bad)", bad_trip);
 	CHECK(bad_short == 0, "no float has a shorter exact text (%zu bad)", bad_short);
 	CHECK(bad_marker == 0, "every float's text has '.' or 'e' (%zu bad)", bad_marker);
+	CHECK(bad_round == 0, "every float's digits are correctly rounded (%zu bad)", bad_round);
 	bad_trip = 0;
 	if (decode(s, len)) {
 		for (int i = 0; i < N; i++) {
