@@ -270,10 +270,10 @@ static const double exact_pow10[] = {
 
 /* Digits from (*pp) into (*m) while it cannot overflow; returns how many
  * were taken into (*m), and sets (*big) when some were not. */
-static int digits(const unsigned char **pp, uint64_t *m, int *big)
+static long digits(const unsigned char **pp, uint64_t *m, int *big)
 {
 	const unsigned char *p = *pp;
-	int taken = 0;
+	long taken = 0;
 
 	for (; IS_DIGIT(*p); p++) {
 		if (*m <= M_LIMIT) {
@@ -329,9 +329,9 @@ static int number(struct dec *d)
 		if (IS_DIGIT(*p))
 			return fail_at(d, start, "leading zero in number");
 	} else if (IS_DIGIT(*p)) {
-		int before = (int)(p - start);
-		int taken = digits(&p, &m, &big);
-		e10 = (long)(p - start - before - taken);
+		const unsigned char *first = p;
+		long taken = digits(&p, &m, &big);
+		e10 = (long)(p - first) - taken;
 	} else {
 		return unexpected_at(d, p, " in number", "a digit");
 	}

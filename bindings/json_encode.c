@@ -20,6 +20,7 @@
 
 #define INIT_BUF 1024
 #define PATH_MAX_SHOWN 200 /* bytes of key path an error message shows */
+#define MAX_TEXT ((size_t)1 << 32) /* 4 GiB: more than any heap here */
 
 /* One open table: its identity, and the key of the child being encoded:
  * key of n bytes, or with key NULL the array index n. */
@@ -49,7 +50,7 @@ static char *grow(struct enc *e, size_t n)
 	size_t cap = e->cap * 2;
 	char *nb;
 
-	if (e->len + n < e->len || e->len + n > (size_t)0x7fffffff * 2)
+	if (n > MAX_TEXT || e->len + n > MAX_TEXT)
 		luaL_error(e->L, "json.encode: result too large");
 	while (cap < e->len + n)
 		cap *= 2;
@@ -219,8 +220,8 @@ static void string(struct enc *e, const char *s, size_t n, int key)
 		if (*p >= 0x80) {
 			size_t k = json_utf8_seq(p, end);
 			if (!k) {
-				lua_pushfstring(e->L, "invalid UTF-8 at byte %d of %s",
-						(int)(p - (const unsigned char *)s) + 1,
+				lua_pushfstring(e->L, "invalid UTF-8 at byte %I of %s",
+						(lua_Integer)(p - (const unsigned char *)s) + 1,
 						key ? "a key" : "the string");
 				fail(e, key, lua_tostring(e->L, -1));
 			}
