@@ -20,6 +20,8 @@
 
 #include "json_internal.h"
 
+#define HINT_MAX 64
+
 struct dec {
 	lua_State *L;
 	const unsigned char *s, *p, *end;
@@ -29,6 +31,10 @@ struct dec {
 	size_t cap;
 	int depth;
 	char err[128];
+	/* Tables are created with room for as many items as the last one at
+	 * the same depth had (capped): records in a list tend to look alike,
+	 * and growing a table one rehash at a time costs more than parsing. */
+	unsigned char hint[JSON_MAX_DEPTH + 1];
 };
 
 static int value(struct dec *d);
@@ -394,7 +400,7 @@ static int array(struct dec *d)
 
 	if (enter(d))
 		return -1;
-	lua_createtable(L, 0, 0);
+	lua_createtable(L, d->hint[d->depth], 0);
 	lua_pushvalue(L, d->mt);
 	lua_setmetatable(L, -2);
 	if (*d->p != ']') {
@@ -410,6 +416,7 @@ static int array(struct dec *d)
 			d->p++;
 		}
 	}
+	d->hint[d->depth] = n < HINT_MAX ? (unsigned char)n : HINT_MAX;
 	d->p++;
 	d->depth--;
 	return 0;
@@ -418,10 +425,11 @@ static int array(struct dec *d)
 static int object(struct dec *d)
 {
 	lua_State *L = d->L;
+	int n = 0;
 
 	if (enter(d))
 		return -1;
-	lua_createtable(L, 0, 0);
+	lua_createtable(L, 0, d->hint[d->depth]);
 	if (*d->p != '}') {
 		for (;;) {
 			if (*d->p != '"')
@@ -435,6 +443,7 @@ static int object(struct dec *d)
 			if (value(d))
 				return -1;
 			lua_rawset(L, -3);
+			n++;
 			skip_ws(d);
 			if (*d->p == '}')
 				break;
@@ -444,6 +453,7 @@ static int object(struct dec *d)
 			skip_ws(d);
 		}
 	}
+	d->hint[d->depth] = n < HINT_MAX ? (unsigned char)n : HINT_MAX;
 	d->p++;
 	d->depth--;
 	return 0;
@@ -509,6 +519,7 @@ int json_decode(lua_State *L, const char *s, size_t len, int mt)
 	d.scratch = NULL;
 	d.cap = 0;
 	d.depth = 0;
+	memset(d.hint, 0, sizeof(d.hint));
 	if (value(&d) == 0) {
 		skip_ws(&d);
 		if (d.p == d.end)
