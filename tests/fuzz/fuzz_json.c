@@ -3,7 +3,9 @@
  * a value, or nil and a message ending "at byte N" with N inside the input
  * (or one past it). Whatever decodes must encode, plain and pretty, and
  * decode again to the same value, compared as canonical text (sorted keys),
- * which tells integers from floats, [] from {}, and -0.0 from 0.0.
+ * which tells integers from floats, [] from {}, and -0.0 from 0.0. The
+ * same bytes as a Lua string go through json.encode and back when Lua's
+ * utf8.len finds them valid, and raise naming the byte it stops at if not.
  *
  * sources: bindings/json.c bindings/json_encode.c bindings/json_decode.c
  * sources: bindings/json_number.c
@@ -23,6 +25,15 @@ int luaopen_json(lua_State *L);
 /* Checks, in Lua: (s) the input; raises on any broken promise. */
 static const char check_lua[] =
 	"local json, s = ...\n"
+	"-- the bytes as a Lua string: valid UTF-8 (Lua's utf8.len is the judge)\n"
+	"-- encodes and decodes back; anything else raises naming its first bad byte\n"
+	"local ok, t = pcall(json.encode, s)\n"
+	"local n, bad = utf8.len(s)\n"
+	"if n then\n"
+	"  assert(ok and json.decode(t) == s, 'string round trip failed')\n"
+	"else\n"
+	"  assert(not ok and t:match('invalid UTF%-8 at byte (%d+) of the string at %$$') == tostring(bad), t)\n"
+	"end\n"
 	"local v, err = json.decode(s)\n"
 	"if v == nil then\n"
 	"  local at = tonumber(err:match(' at byte (%d+)'))\n"
