@@ -8,7 +8,8 @@
  * -1 with the message written to the decoder. Strings without escapes are
  * pushed straight from the input; escaped ones are unescaped into a scratch
  * userdata. Numbers are parsed in place: integers exactly, floats by the
- * exact fast path when it applies (Clinger 1990) and strtod otherwise.
+ * exact fast path when it applies (Clinger 1990) and json_strtod.c
+ * otherwise.
  */
 #include <math.h>
 #include <stdio.h>
@@ -295,13 +296,12 @@ static long digits(const unsigned char **pp, uint64_t *m, int *big)
 
 /* A float with mantissa (m) (exact unless big) times 10^(e10), whose text
  * runs from (start) to (end); the exact path when m and 10^|e10| are exact
- * doubles (then one rounding is all), strtod otherwise. */
+ * doubles (then one rounding is all), json_strtod.c's exact ways otherwise. */
 static int push_float(struct dec *d, const unsigned char *start,
 		      const unsigned char *end, int neg, uint64_t m, int big,
 		      long e10)
 {
 	double v;
-	char *stop;
 
 	if (!big && m == 0) {
 		v = 0.0;
@@ -309,9 +309,8 @@ static int push_float(struct dec *d, const unsigned char *start,
 		v = (double)m;
 		v = e10 < 0 ? v / exact_pow10[-e10] : v * exact_pow10[e10];
 	} else {
-		v = strtod((const char *)start, &stop);
-		if (stop != (const char *)end)
-			return fail_at(d, start, "unreadable number");
+		v = big ? json_read_float((const char *)start, (const char *)end)
+			: json_scale_float(m, e10, neg);
 		if (isinf(v))
 			return fail_at(d, start, "number out of range");
 		neg = 0;

@@ -1,7 +1,7 @@
 /*
  * json_number.c -- floats as JSON text: the fewest significant digits that
- * read back to the same double, always with a '.' or an 'e' so the text
- * decodes as a float again.
+ * read back to the same double (by json_strtod.c, as the decoder reads
+ * them), always with a '.' or an 'e' so the text decodes as a float again.
  *
  * The text is what the first of %.15g, %.16g, %.17g that reads back would
  * print (subnormals may need fewer than 15 digits, and start from %.1g).
@@ -105,7 +105,7 @@ static size_t shortest_printf(char *out, double d)
 
 	for (int prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
 		n = snprintf(out, JSON_NUMBER_MAX, "%.*g", prec, d);
-		if (prec == 17 || strtod(out, NULL) == d)
+		if (prec == 17 || json_read_float(out, out + n) == d)
 			break;
 	}
 	if (!strpbrk(out, ".e"))

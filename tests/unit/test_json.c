@@ -7,7 +7,7 @@
  * and decoded numbers equal to the C library's strtod.
  *
  * sources: bindings/json.c bindings/json_encode.c bindings/json_decode.c
- * sources: bindings/json_number.c
+ * sources: bindings/json_number.c bindings/json_strtod.c
  * needs: lua
  */
 #include <errno.h>
@@ -726,6 +726,125 @@ static void test_number_texts(void)
 	      "%zu out of range (%zu bad)", N, range, bad);
 }
 
+/* Numbers with thousands of digits: cut to 800 significant digits for
+ * strtod's sake, they must still round as the full text does, ties and
+ * one-past-the-tie included, and quickly. */
+static void test_long_numbers(void)
+{
+	static const char tie[] = "1.00000000000000011102230246251565404236316680908203125";
+	static const char above_2_53[] = "9007199254740993";
+	char *t = malloc(200000);
+	size_t bad = 0, n;
+	int ok;
+
+	/* the tie, zeros, then a 1 far past 800 digits: rounds up */
+	n = (size_t)sprintf(t, "%s", tie);
+	memset(t + n, '0', 3000);
+	strcpy(t + n + 3000, "1");
+	ok = decode(t, strlen(t));
+	CHECK(ok && !lua_isinteger(L, -1) && lua_tonumber(L, -1) == 1.0000000000000002,
+	      "a tie with a 1 digit 3000 places later rounds up");
+	t[n + 3000] = '0';
+	ok = decode(t, strlen(t));
+	CHECK(ok && lua_tonumber(L, -1) == 1.0, "a tie with 3000 zeros after it rounds to even");
+	n = (size_t)sprintf(t, "-%s", above_2_53);
+	memset(t + n, '0', 5000);
+	n += 5000;
+	n += (size_t)sprintf(t + n, "7e-5001");
+	ok = decode(t, n);
+	CHECK(ok && lua_tonumber(L, -1) == -9007199254740994.0,
+	      "2^53 + 1 and a 7 5000 digits later: -9007199254740994.0");
+	memset(t, '9', 150000);
+	ok = decode(t, 150000);
+	CHECK(!ok && strcmp(lua_tostring(L, -1), "number out of range at byte 1") == 0,
+	      "150000 nines: out of range");
+	memcpy(t, "0.", 2);
+	memset(t + 2, '0', 150000);
+	strcpy(t + 150002, "123e150300");
+	ok = decode(t, strlen(t));
+	CHECK(ok && lua_tonumber(L, -1) == 1.23e299, "0.(150000 zeros)123e150300 is 1.23e299");
+	for (int i = 0; i < 300; i++) {
+		uint64_t r = next_random();
+		size_t digits = 700 + r % 2000, at = 0;
+		double want;
+
+		if (r & 1)
+			t[at++] = '-';
+		t[at++] = (char)('1' + r % 9);
+		for (size_t j = 1; j < digits; j++) {
+			if (j == 1 + (r >> 8) % 40)
+				t[at++] = '.';
+			t[at++] = (char)('0' + next_random() % 10);
+		}
+		at += (size_t)sprintf(t + at, "e%d", (int)((r >> 20) % 640) - 320);
+		t[at] = 0;
+		want = strtod(t, NULL);
+		ok = decode(t, at);
+		if (isinf(want))
+			bad += ok;
+		else
+			bad += !ok || lua_tonumber(L, -1) != want;
+	}
+	CHECK(bad == 0, "300 random numbers of 700 to 2700 digits read as strtod reads them "
+	      "(%zu bad)", bad);
+	free(t);
+}
+
+/* Halfway points between neighbouring doubles, normal and subnormal,
+ * written out exactly (glibc's printf is exact): each must round to the
+ * even neighbour, and a hair above or below it to that side, as glibc's
+ * strtod says. Ties are where a conversion is most easily wrong. */
+static void test_halfway(void)
+{
+	static char text[1200];
+	size_t bad = 0, cases = 0;
+
+	for (int i = 0; i < 1500; i++) {
+		uint64_t r = next_random(), bits = r & 0x7fefffffffffffffull;
+		double lo, hi;
+
+		if (i % 5 == 0)
+			bits &= 0x000fffffffffffffull; /* subnormal */
+		else if (i % 5 == 1)
+			bits = (bits & 0x000fffffffffffffull) |
+			       ((uint64_t)(1023 + (int)(r >> 52) % 120 - 60) << 52);
+		memcpy(&lo, &bits, 8);
+		hi = nextafter(lo, INFINITY);
+		/* the midpoint is exact in a long double (64-bit mantissa),
+		 * and its decimal has at most 767 significant digits */
+		snprintf(text, sizeof(text), "%.800Le", ((long double)lo + hi) / 2);
+		for (int v = 0; v < 3; v++) {
+			char t[1200];
+			char *e = strchr(text, 'e');
+			size_t mant = (size_t)(e - text);
+			double want;
+			int ok;
+
+			/* v = 0: the tie; 1: a 1 after the last digit; 2: the
+			 * last nonzero digit one less (just below) */
+			memcpy(t, text, mant);
+			t[mant] = 0;
+			while (mant > 2 && t[mant - 1] == '0')
+				t[--mant] = 0;
+			if (v == 1)
+				t[mant++] = '1', t[mant] = 0;
+			if (v == 2) {
+				size_t k = mant - 1;
+				while (t[k] == '0' || t[k] == '.')
+					k--;
+				t[k]--;
+			}
+			strcat(t, e);
+			want = strtod(t, NULL);
+			ok = decode(t, strlen(t));
+			bad += !ok || memcmp(&(double){ lua_tonumber(L, -1) }, &want, 8) != 0;
+			cases++;
+		}
+	}
+	CHECK(bad == 0, "%zu texts at, above and below halfway points round as strtod "
+	      "(%zu bad)", cases, bad);
+}
+
 int main(void)
 {
 	L = luaL_newstate();
@@ -743,6 +862,8 @@ int main(void)
 	test_string_offsets();
 	test_floats();
 	test_number_texts();
+	test_long_numbers();
+	test_halfway();
 	lua_close(L);
 	CHECK_EXIT();
 }
