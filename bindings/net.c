@@ -202,6 +202,13 @@ static int m_resolve(lua_State *L)
 		       resolve_k);
 }
 
+int net_ready(lua_State *L, int idx, bool write, struct rt_waitq **q)
+{
+	int r = net_tcp_ready(L, idx, write, q);
+
+	return r >= 0 ? r : net_udp_ready(L, idx, write, q);
+}
+
 static void set_addr(lua_State *L, const char *key, uint32_t a)
 {
 	ip_addr_t ip;

@@ -841,6 +841,34 @@ static int m_server_tostring(lua_State *L)
 
 /* ---- the C view, for bindings layered on connections (net.h) */
 
+int net_tcp_ready(lua_State *L, int idx, bool write, struct rt_waitq **q)
+{
+	struct conn_ud *ud = luaL_testudata(L, idx, CONN_MT);
+	struct server *s;
+	struct conn *c;
+
+	*q = NULL;
+	if (ud) {
+		c = ud->c;
+		if (!c || !c->pcb)
+			return 1;
+		if (write) {
+			*q = &c->wq;
+			return tcp_sndbuf(c->pcb) > 0 &&
+			       tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN;
+		}
+		*q = &c->rq;
+		return c->end > c->start || c->eof;
+	}
+	s = luaL_testudata(L, idx, SERVER_MT);
+	if (!s)
+		return -1;
+	if (write || !s->pcb)
+		return 1;
+	*q = &s->aq;
+	return s->len > 0;
+}
+
 struct conn *net_tcp_conn(lua_State *L, int idx)
 {
 	return check_ud(L, idx)->c;

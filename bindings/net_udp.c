@@ -278,6 +278,19 @@ static int m_tostring(lua_State *L)
 	return 1;
 }
 
+int net_udp_ready(lua_State *L, int idx, bool write, struct rt_waitq **q)
+{
+	struct udp_sock *u = luaL_testudata(L, idx, UDP_MT);
+
+	*q = NULL;
+	if (!u)
+		return -1;
+	if (write || !u->pcb)
+		return 1; /* a datagram is sent or dropped at once */
+	*q = &u->rq;
+	return u->len > 0;
+}
+
 static const luaL_Reg methods[] = {
 	{ "sendto", m_sendto },
 	{ "receivefrom", m_receivefrom },

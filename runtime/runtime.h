@@ -55,10 +55,11 @@ void rt_mem(struct rt_mem *m);
  * Device and lwIP callbacks only ever wake tasks; Lua runs in tasks only.
  */
 struct rt_task;
+struct rt_waiter;
 
 /* Tasks waiting for one thing; zero-initialised is empty. */
 struct rt_waitq {
-	struct rt_task *head, *tail;
+	struct rt_waiter *head, *tail;
 };
 
 /* Suspends the running task of (L) until rt_wake_*(q) or until the
@@ -71,7 +72,17 @@ struct rt_waitq {
 int rt_wait(struct lua_State *L, struct rt_waitq *q, uint64_t deadline_ns,
 	    intptr_t ctx, int (*k)(struct lua_State *, int, intptr_t));
 
-/* Makes the first, or every, task waiting on (q) ready to run. */
+/* rt_wait on the (n) queues (qs) at once (NULL entries are skipped): a
+ * wake of any of them, or the deadline, resumes the task, off all of them.
+ * For calls that only look (socket.select): rt_wake_one does not count
+ * such a waiter as the one it wakes. Raises as rt_wait does, and when out
+ * of memory. */
+int rt_wait_many(struct lua_State *L, struct rt_waitq *const *qs, size_t n,
+		 uint64_t deadline_ns, intptr_t ctx,
+		 int (*k)(struct lua_State *, int, intptr_t));
+
+/* Makes the first, or every, task waiting on (q) ready to run; a task in
+ * rt_wait_many is woken on the way to the first that is not. */
 void rt_wake_one(struct rt_waitq *q);
 void rt_wake_all(struct rt_waitq *q);
 
