@@ -132,6 +132,19 @@ struct net_info {
 };
 void net_info(struct net_info *ni);
 
+/* Counters of the interface since boot, for net.stats(). */
+struct net_stats {
+	uint64_t rx_frames, tx_frames;
+	uint64_t rx_dropped;	 /* oversized frames */
+	uint64_t rx_nomem;	 /* polls cut short by a failed allocation */
+	uint64_t tx_delayed;	 /* frames that waited for room in the device */
+	uint64_t tx_dropped;	 /* frames dropped: the wait queue was full */
+	uint64_t time_wait_freed; /* TIME_WAIT pcbs freed early (the cap) */
+	unsigned time_wait;	 /* TIME_WAIT pcbs now */
+	unsigned tx_queue;	 /* frames waiting for the device now */
+};
+void net_get_stats(struct net_stats *s);
+
 /* The boot arguments as a table: "key=value" words as strings, bare words
  * as true. Pushes it on (L)'s stack. */
 void rt_push_args(struct lua_State *L);
