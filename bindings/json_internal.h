@@ -4,7 +4,8 @@
  * for the bytes a JSON string cannot carry as they are.
  *
  * json.c is the module (its Lua surface, options); json_encode.c,
- * json_decode.c, json_number.c and json_strtod.c do the work. docs/json.md is the user's contract.
+ * json_decode.c, json_number.c (floats to text) and json_strtod.c (text to
+ * floats) do the work. docs/json.md is the user's contract.
  */
 #ifndef LUNIK_JSON_INTERNAL_H
 #define LUNIK_JSON_INTERNAL_H
@@ -17,7 +18,7 @@
 
 /* The deepest nesting of arrays and objects either direction accepts: a
  * value at depth 512 is fine, one at 513 is an error (never a C stack
- * overflow: each level costs two small C frames). */
+ * overflow: each level costs a few small C frames, some 300 bytes). */
 #define JSON_MAX_DEPTH 512
 
 /* json.null: a light userdata whose address is this object's. */

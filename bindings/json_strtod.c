@@ -14,11 +14,12 @@
  *   is all rounding needs;
  * - more digits: the first 19 give the answer unless the value is within
  *   a unit of the 19th digit of a halfway point; then the simple decimal
- *   conversion (as in Go's strconv and Wuffs): up to 800 significant digits, a flag for nonzero digits
- *   dropped after them, and a decimal exponent, shifted by powers of two
- *   until the value is in [1/2, 1), then 53 bits taken and rounded. Every
- *   step is exact but the drop, and halfway points between doubles have at
- *   most 767 significant digits, so the flag decides ties right.
+ *   conversion (as in Go's strconv and Wuffs): up to 800 significant
+ *   digits, a flag for nonzero digits dropped after them, and a decimal
+ *   exponent, shifted by powers of two until the value is in [1/2, 1),
+ *   then 53 bits taken and rounded. Every step is exact but the drop, and
+ *   halfway points between doubles have at most 767 significant digits,
+ *   so the flag decides ties right.
  */
 #include <math.h>
 #include <string.h>
