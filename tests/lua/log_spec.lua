@@ -53,7 +53,7 @@ describe("log", function()
     local json = require "json"
     log.set_format("json")
     local lines = capture(function()
-      log.info("bad \255 bytes", { nan = 0 / 0, inf = math.huge, bin = "a\200b", f = print })
+      log.info("bad \255 bytes", { nan = 0 / 0, inf = math.huge, bin = "a\x80b", f = print })
     end)
     local obj = assert(json.decode(lines[1]))
     assert.equal("bad \\xFF bytes", obj.msg)
