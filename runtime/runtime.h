@@ -145,6 +145,23 @@ struct net_stats {
 };
 void net_get_stats(struct net_stats *s);
 
+/* ---- Numbers (float_read.c, strtod.c). newlib's strtod rounds some ties
+ * the wrong way and takes quadratic time on long inputs (seconds for a
+ * 100 KB number), so Lua's tonumber and the json decoder use these. */
+
+/* The double nearest the JSON number text from (p) to (end) (valid by RFC
+ * 8259 section 6), ties to even; +-HUGE_VAL when it is beyond the largest
+ * double. Exact for any length, in time linear in it. */
+double rt_read_float(const char *p, const char *end);
+
+/* The same for -(m) * 10^(e10) if (neg), else m * 10^(e10); m > 0. */
+double rt_scale_float(uint64_t m, long e10, int neg);
+
+/* strtod's contract (C11 7.22.1.3), decimal forms read exactly as
+ * rt_read_float does, in linear time; hexadecimal, infinity and NaN forms
+ * go to newlib's. Lua is compiled with -Dstrtod=rt_strtod. */
+double rt_strtod(const char *s, char **end);
+
 /* The boot arguments as a table: "key=value" words as strings, bare words
  * as true. Pushes it on (L)'s stack. */
 void rt_push_args(struct lua_State *L);

@@ -7,7 +7,7 @@
  * test_json_numbers.c's.
  *
  * sources: bindings/json.c bindings/json_encode.c bindings/json_decode.c
- * sources: bindings/json_number.c bindings/json_strtod.c
+ * sources: bindings/json_number.c runtime/float_read.c
  * needs: lua
  */
 #include <math.h>
