@@ -253,3 +253,32 @@ def test_http_wrk_load(ctx):
         expect("Non-2xx" not in out, "wrk saw non-2xx answers:\n" + out, guest)
     finally:
         guest.kill()
+
+
+@test
+def test_examples_api_specs(ctx):
+    """examples/api's own specs, as a user runs them: lunik test."""
+    r = ctx.lunik("test", os.path.join(ROOT, "examples", "api"))
+    r.expect_status(0).expect(r"^\d+ passed, 0 failed$").expect_not(r"^FAIL")
+
+
+@test
+def test_examples_api_keeps_items_across_reboots(ctx):
+    disk = os.path.join(ROOT, "build", "tests", "api-%s.img" % ctx.accel)
+    if os.path.exists(disk):
+        os.unlink(disk)
+    guest, port = start(ctx, "examples/api", opts=["--disk", disk + ":16M"])
+    try:
+        s, _, b = curl(port, "/items", "-d", '{"name":"kept","price":1}')
+        expect(s == 201, "create", guest)
+        item_id = json.loads(b)["id"]
+    finally:
+        guest.kill()
+    guest, port = start(ctx, "examples/api", opts=["--disk", disk + ":16M"])
+    try:
+        s, _, b = curl(port, "/items/%d" % item_id)
+        expect(s == 200 and json.loads(b)["name"] == "kept", "after a reboot: %d %r" % (s, b), guest)
+        s, _, b = curl(port, "/healthz")
+        expect(json.loads(b)["store"] == "kv on vda", "store %r" % b, guest)
+    finally:
+        guest.kill()
