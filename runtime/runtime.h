@@ -105,6 +105,14 @@ struct rt_waitq *rt_task_joiners(struct rt_task *t);
  * number of values pushed. */
 int rt_task_results(struct lua_State *L, int idx, struct rt_task *t);
 
+/* Makes the running task the owner of the object at (idx) (a socket...),
+ * whose owner's task id is kept in (*owner); does nothing outside tasks or
+ * when it owns it already. When a task fails, each object it still owns
+ * gets its metatable's __abandon(obj, task id) called, which closes it if
+ * that task is still its owner (DESIGN.md: an error closes what the task
+ * owned). Objects change owner as tasks use them. */
+void rt_own(struct lua_State *L, int idx, unsigned *owner);
+
 /* Keeps the loop running while nothing else would, e.g. an open server
  * that no task is accepting on; each rt_hold() needs an rt_release(). */
 void rt_hold(void);
