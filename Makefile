@@ -5,6 +5,7 @@
 #   make run      boots examples/api on port 8080 (building what is missing)
 #   make test     every suite; ends with "N passed, N failed"
 #   make fuzz     the fuzz targets, longer than make test runs them
+#   make crash    the kv crash test with 500 kills (make test does 50)
 #   make bench    boot, size and build figures into bench/results/
 #
 # Third-party sources are fetched from Debian into build/ (mk/deps.mk). An
@@ -42,7 +43,7 @@ LUNIK_PACK := $(BUILD)/host/lunik-pack
 FLOOR := $(BUILD)/floor.elf
 KVM_PROBE := $(BUILD)/host/kvm-probe.elf
 
-.PHONY: all run test fuzz bench clean distclean
+.PHONY: all run test fuzz crash bench clean distclean
 all: $(BUILD)/lunik.o $(LUNIK_PACK) $(FLOOR) $(KVM_PROBE) $(DEPS_LIBS)
 
 $(RUNTIME_OBJS): $(BUILD)/%.o: %.c $(DEPS_LIBS)
@@ -100,6 +101,11 @@ run: all
 
 test: all $(HOST_LUA)
 	$(Q)python3 tests/run.py
+
+# The kv crash test at length: KV_KILLS kills of QEMU (make test does 50).
+KV_KILLS ?= 500
+crash: all
+	$(Q)KV_KILLS=$(KV_KILLS) python3 tests/run.py -k kv_survives_kills
 
 # The fuzz targets (tests/fuzz), five minutes each (FUZZ_SECONDS=...).
 FUZZ_SECONDS ?= 300
