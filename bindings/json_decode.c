@@ -8,7 +8,7 @@
  * -1 with the message written to the decoder. Strings without escapes are
  * pushed straight from the input; escaped ones are unescaped into a scratch
  * userdata. Numbers are parsed in place: integers exactly, floats by the
- * exact fast path when it applies (Clinger 1990) and json_strtod.c
+ * exact fast path when it applies (Clinger 1990) and runtime/float_read.c
  * otherwise.
  */
 #include <math.h>
@@ -296,7 +296,7 @@ static long digits(const unsigned char **pp, uint64_t *m, int *big)
 
 /* A float with mantissa (m) (exact unless big) times 10^(e10), whose text
  * runs from (start) to (end); the exact path when m and 10^|e10| are exact
- * doubles (then one rounding is all), json_strtod.c's exact ways otherwise. */
+ * doubles (then one rounding is all), runtime/float_read.c's exact ways otherwise. */
 static int push_float(struct dec *d, const unsigned char *start,
 		      const unsigned char *end, int neg, uint64_t m, int big,
 		      long e10)
@@ -309,8 +309,8 @@ static int push_float(struct dec *d, const unsigned char *start,
 		v = (double)m;
 		v = e10 < 0 ? v / exact_pow10[-e10] : v * exact_pow10[e10];
 	} else {
-		v = big ? json_read_float((const char *)start, (const char *)end)
-			: json_scale_float(m, e10, neg);
+		v = big ? rt_read_float((const char *)start, (const char *)end)
+			: rt_scale_float(m, e10, neg);
 		if (isinf(v))
 			return fail_at(d, start, "number out of range");
 		neg = 0;

@@ -4,20 +4,24 @@
  * for the bytes a JSON string cannot carry as they are.
  *
  * json.c is the module (its Lua surface, options); json_encode.c,
- * json_decode.c, json_number.c and json_strtod.c do the work. docs/json.md is the user's contract.
+ * json_decode.c, json_number.c (floats to text) and runtime/float_read.c (text to
+ * floats) do the work. docs/json.md is the user's contract.
  */
 #ifndef LUNIK_JSON_INTERNAL_H
 #define LUNIK_JSON_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
 #include <string.h>
 
 #include <lua.h>
 
+#include "runtime.h"
+
 /* The deepest nesting of arrays and objects either direction accepts: a
  * value at depth 512 is fine, one at 513 is an error (never a C stack
- * overflow: each level costs two small C frames). */
+ * overflow: each level costs a few small C frames, some 300 bytes). */
 #define JSON_MAX_DEPTH 512
 
 /* json.null: a light userdata whose address is this object's. */
@@ -53,14 +57,6 @@ int json_decode(lua_State *L, const char *s, size_t len, int mt);
  * that read back as d, with a '.' or an 'e' ("1.0", "0.1", "1e+300",
  * "-0.0"). Returns the length; no NUL is added. */
 size_t json_format_float(char *out, double d);
-
-/* The double nearest the JSON number text from (p) to (end) (valid by RFC
- * 8259 section 6), ties to even; +-HUGE_VAL when it is beyond the largest
- * double. Exact for any length, in time linear in it. json_strtod.c. */
-double json_read_float(const char *p, const char *end);
-
-/* The same for -(m) * 10^(e10) if (neg), else m * 10^(e10); m > 0. */
-double json_scale_float(uint64_t m, long e10, int neg);
 
 /* The length of the UTF-8 sequence at (p), or 0 when the bytes from (p) to
  * (end) do not start a valid one: RFC 3629 section 4, so no overlong forms,

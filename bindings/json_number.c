@@ -1,6 +1,6 @@
 /*
  * json_number.c -- floats as JSON text: the fewest significant digits that
- * read back to the same double (by json_strtod.c, as the decoder reads
+ * read back to the same double (by runtime/float_read.c, as the decoder reads
  * them), always with a '.' or an 'e' so the text decodes as a float again.
  *
  * The text is what the first of %.15g, %.16g, %.17g that reads back would
@@ -105,7 +105,7 @@ static size_t shortest_printf(char *out, double d)
 
 	for (int prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
 		n = snprintf(out, JSON_NUMBER_MAX, "%.*g", prec, d);
-		if (prec == 17 || json_read_float(out, out + n) == d)
+		if (prec == 17 || rt_read_float(out, out + n) == d)
 			break;
 	}
 	if (!strpbrk(out, ".e"))

@@ -43,6 +43,7 @@ struct conn {
 struct conn_ud {
 	struct conn *c;		/* NULL once closed */
 	uint64_t timeout;	/* per call, ns; UINT64_MAX: none */
+	unsigned owner;		/* the task that used it last (rt_own) */
 };
 
 struct server {
@@ -50,6 +51,7 @@ struct server {
 	struct conn **backlog;	/* accepted by lwIP, not yet by the app */
 	unsigned head, len, cap;
 	uint64_t timeout;
+	unsigned owner;
 	struct rt_waitq aq;
 };
 
@@ -214,7 +216,9 @@ static void push_conn(lua_State *L, struct conn *c)
 
 	ud->c = c;
 	ud->timeout = UINT64_MAX;
+	ud->owner = 0;
 	luaL_setmetatable(L, CONN_MT);
+	rt_own(L, -1, &ud->owner);
 }
 
 static uint64_t op_deadline(uint64_t timeout)
@@ -310,6 +314,7 @@ static int m_receive(lua_State *L)
 {
 	struct conn_ud *ud = check_ud(L, 1);
 
+	rt_own(L, 1, &ud->owner);
 	lua_settop(L, 3);
 	if (lua_isnil(L, 2)) {
 		lua_pushliteral(L, "l");
@@ -361,6 +366,7 @@ static int m_receiveany(lua_State *L)
 	struct conn_ud *ud = check_ud(L, 1);
 	lua_Integer max = luaL_optinteger(L, 2, 65536);
 
+	rt_own(L, 1, &ud->owner);
 	luaL_argcheck(L, max > 0, 2, "max must be positive");
 	lua_settop(L, 1);
 	lua_pushinteger(L, max);
@@ -433,6 +439,7 @@ static int m_send(lua_State *L)
 	size_t len;
 	lua_Integer i, j;
 
+	rt_own(L, 1, &ud->owner);
 	luaL_checklstring(L, 2, &len);
 	i = luaL_optinteger(L, 3, 1);
 	j = luaL_optinteger(L, 4, -1);
@@ -478,6 +485,16 @@ static int m_close(lua_State *L)
 	}
 	lua_pushinteger(L, 1);
 	return 1;
+}
+
+/* __abandon(conn, task id): closes it if that failed task owned it last */
+static int m_abandon(lua_State *L)
+{
+	struct conn_ud *ud = check_ud(L, 1);
+
+	if (ud->owner == (unsigned)luaL_checkinteger(L, 2))
+		return m_close(L);
+	return 0;
 }
 
 /* conn:shutdown(["send" | "receive" | "both"]) */
@@ -745,6 +762,7 @@ int net_listen(lua_State *L)
 	s->pcb = lpcb;
 	tcp_arg(lpcb, s);
 	tcp_accept(lpcb, on_accept);
+	rt_own(L, -1, &s->owner);
 	rt_hold(); /* an open server keeps the machine up */
 	return 1;
 }
@@ -772,6 +790,8 @@ static int accept_k(lua_State *L, int status, lua_KContext deadline)
 static int m_accept(lua_State *L)
 {
 	struct server *s = check_server(L);
+
+	rt_own(L, 1, &s->owner);
 	uint64_t d = lua_isnoneornil(L, 2) ? op_deadline(s->timeout)
 					   : rt_check_deadline(L, 2);
 
@@ -801,6 +821,15 @@ static int m_server_close(lua_State *L)
 	rt_wake_all(&s->aq);
 	lua_pushinteger(L, 1);
 	return 1;
+}
+
+static int m_server_abandon(lua_State *L)
+{
+	struct server *s = check_server(L);
+
+	if (s->owner == (unsigned)luaL_checkinteger(L, 2))
+		return m_server_close(L);
+	return 0;
 }
 
 /* server:getsockname() -> ip, port */
@@ -947,7 +976,8 @@ static const luaL_Reg server_methods[] = {
 };
 
 static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
-		      lua_CFunction close, lua_CFunction tostring)
+		      lua_CFunction close, lua_CFunction tostring,
+		      lua_CFunction abandon)
 {
 	luaL_newmetatable(L, name);
 	lua_newtable(L);
@@ -959,11 +989,14 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
 	lua_setfield(L, -2, "__close");
 	lua_pushcfunction(L, tostring);
 	lua_setfield(L, -2, "__tostring");
+	lua_pushcfunction(L, abandon);
+	lua_setfield(L, -2, "__abandon");
 	lua_pop(L, 1);
 }
 
 void net_tcp_open(lua_State *L)
 {
-	new_class(L, CONN_MT, conn_methods, m_close, m_conn_tostring);
-	new_class(L, SERVER_MT, server_methods, m_server_close, m_server_tostring);
+	new_class(L, CONN_MT, conn_methods, m_close, m_conn_tostring, m_abandon);
+	new_class(L, SERVER_MT, server_methods, m_server_close, m_server_tostring,
+		  m_server_abandon);
 }

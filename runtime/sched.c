@@ -28,6 +28,7 @@
 #define TASK_MT "task.Task"
 #define UV_THREAD 1
 #define UV_ERROR 2
+#define UV_OWNED 3 /* weak-keyed set of what the task owns */
 
 enum { TASK_NEW, TASK_READY, TASK_RUNNING, TASK_WAITING, TASK_DONE };
 
@@ -329,7 +330,7 @@ void rt_spawn(lua_State *L, int nargs)
 	lua_State *co;
 
 	luaL_checktype(L, -nargs - 1, LUA_TFUNCTION);
-	t = lua_newuserdatauv(L, sizeof(*t), 2);
+	t = lua_newuserdatauv(L, sizeof(*t), 3);
 	memset(t, 0, sizeof(*t));
 	t->heap_idx = NO_HEAP;
 	t->id = next_id++;
@@ -345,6 +346,69 @@ void rt_spawn(lua_State *L, int nargs)
 	t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	live++;
 	make_ready(t);
+}
+
+void rt_own(lua_State *L, int idx, unsigned *owner)
+{
+	struct rt_task *t = current;
+
+	if (!t || *owner == t->id)
+		return;
+	*owner = t->id;
+	idx = lua_absindex(L, idx);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+	if (lua_getiuservalue(L, -1, UV_OWNED) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_getfield(L, LUA_REGISTRYINDEX, "lunik.weakkeys");
+		lua_setmetatable(L, -2);
+		lua_pushvalue(L, -1);
+		lua_setiuservalue(L, -3, UV_OWNED);
+	}
+	lua_pushvalue(L, idx);
+	lua_pushboolean(L, 1);
+	lua_rawset(L, -3);
+	lua_pop(L, 2);
+}
+
+static int abandon_one(lua_State *L)
+{
+	lua_call(L, 2, 0);
+	return 0;
+}
+
+/* Closes what failed task (t) still owned: each object's __abandon(obj,
+ * id) closes it if (t) is still its owner. An error there is logged. */
+static void abandon(struct rt_task *t)
+{
+	lua_State *L = main_L;
+	int owned;
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+	if (lua_getiuservalue(L, -1, UV_OWNED) != LUA_TTABLE) {
+		lua_pop(L, 2);
+		return;
+	}
+	owned = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, owned)) {
+		lua_pop(L, 1);
+		if (luaL_getmetafield(L, -1, "__abandon") != LUA_TNIL) {
+			lua_pushcfunction(L, abandon_one);
+			lua_insert(L, -2);
+			lua_pushvalue(L, -3);
+			lua_pushinteger(L, t->id);
+			if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+				fprintf(stderr, "lunik: closing what task %u "
+						"owned: %s\n", t->id,
+					lua_tostring(L, -1));
+				lua_pop(L, 1);
+			}
+		}
+	}
+	lua_pushnil(L);
+	lua_setiuservalue(L, owned - 1, UV_OWNED);
+	lua_pop(L, 2);
 }
 
 /* ---- running tasks */
@@ -388,6 +452,7 @@ static void fail(struct rt_task *t)
 	t->failed = true;
 	if (t->id == 1)
 		exit_status = 1;
+	abandon(t);
 }
 
 static void resume(struct rt_task *t)
@@ -497,6 +562,10 @@ static int m_tostring(lua_State *L)
 void sched_init(lua_State *L)
 {
 	main_L = L;
+	lua_newtable(L);
+	lua_pushliteral(L, "k");
+	lua_setfield(L, -2, "__mode");
+	lua_setfield(L, LUA_REGISTRYINDEX, "lunik.weakkeys");
 	luaL_newmetatable(L, TASK_MT);
 	lua_pushcfunction(L, m_tostring);
 	lua_setfield(L, -2, "__tostring");

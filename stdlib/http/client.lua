@@ -12,6 +12,7 @@
 -- once on a new connection (the server may have closed it meanwhile).
 -- Redirects are followed only when opts.redirects allows.
 
+local headers = require "http.headers"
 local httpp = require "http.parser"
 local net = require "net"
 local sys = require "sys"
@@ -27,14 +28,6 @@ M.POOL_SIZE = 16      -- idle connections kept per host
 local pools = {}      -- "scheme://host:port" -> { {conn=, t=}, ... }
 local tls_default     -- the verifying client context for https
 
-local HeadersMT = {
-  __index = function(t, k)
-    if type(k) == "string" then
-      local lk = k:lower()
-      if lk ~= k then return rawget(t, lk) end
-    end
-  end,
-}
 
 -- scheme, host, port, target of a URL; nil, err if it is not http(s).
 function M.parse_url(url)
@@ -151,7 +144,7 @@ local function read_response(conn, method)
     end
   end
   pos = pos + n
-  setmetatable(res.headers, HeadersMT)
+  headers.wrap(res.headers)
   local body
   if res.body == "length" then
     local have = #buf - pos + 1

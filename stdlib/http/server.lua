@@ -6,6 +6,7 @@
 -- connection is any object with net's methods (receive, receiveany, send,
 -- settimeout, close, getpeername), so TLS connections serve the same way.
 
+local headers = require "http.headers"
 local httpp = require "http.parser"
 local json = require "json"
 local log = require "log"
@@ -83,16 +84,6 @@ local function http_date()
 end
 M.http_date = http_date
 
--- ---- case-insensitive header tables for requests
-
-local HeadersMT = {
-  __index = function(t, k)
-    if type(k) == "string" then
-      local lk = k:lower()
-      if lk ~= k then return rawget(t, lk) end
-    end
-  end,
-}
 
 -- ---- the request object
 
@@ -352,7 +343,7 @@ end
 
 local function new_request(st, head, remote, rport)
   local req = setmetatable(head, Request)
-  setmetatable(head.headers, HeadersMT)
+  headers.wrap(head.headers)
   req._st, req._framing, req._length = st, head.body, head.length
   req.body = nil -- the method, not the parser's framing field
   req.remote_addr, req.remote_port = remote, rport

@@ -8,7 +8,7 @@
  * utf8.len finds them valid, and raise naming the byte it stops at if not.
  *
  * sources: bindings/json.c bindings/json_encode.c bindings/json_decode.c
- * sources: bindings/json_number.c bindings/json_strtod.c
+ * sources: bindings/json_number.c runtime/float_read.c
  * needs: lua
  */
 #include <stdint.h>

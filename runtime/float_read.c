@@ -1,5 +1,5 @@
 /*
- * json_strtod.c -- JSON number text to the nearest double, ties to even,
+ * float_read.c -- decimal number text to the nearest double, ties to even:
  * for the decoder (whose exact fast path takes short numbers first) and
  * for the encoder's check that a text reads back.
  *
@@ -14,16 +14,19 @@
  *   is all rounding needs;
  * - more digits: the first 19 give the answer unless the value is within
  *   a unit of the 19th digit of a halfway point; then the simple decimal
- *   conversion (as in Go's strconv and Wuffs): up to 800 significant digits, a flag for nonzero digits
- *   dropped after them, and a decimal exponent, shifted by powers of two
- *   until the value is in [1/2, 1), then 53 bits taken and rounded. Every
- *   step is exact but the drop, and halfway points between doubles have at
- *   most 767 significant digits, so the flag decides ties right.
+ *   conversion (as in Go's strconv and Wuffs): up to 800 significant
+ *   digits, a flag for nonzero digits dropped after them, and a decimal
+ *   exponent, shifted by powers of two until the value is in [1/2, 1),
+ *   then 53 bits taken and rounded. Every step is exact but the drop, and
+ *   halfway points between doubles have at most 767 significant digits,
+ *   so the flag decides ties right.
  */
 #include <math.h>
 #include <string.h>
 
-#include "json_internal.h"
+#include <stdint.h>
+
+#include "runtime.h"
 
 typedef unsigned __int128 u128;
 
@@ -181,7 +184,7 @@ static void big_sub(struct big *a, const struct big *b)
  * N = m * 2^s, s >= 0 chosen so that q has at least 56 bits: estimated
  * from the top 64 bits of D (too big by at most one, since the estimate's
  * error is under N / D^2 < 1), then checked exactly. */
-double json_scale_float(uint64_t m, long e10, int neg)
+double rt_scale_float(uint64_t m, long e10, int neg)
 {
 	struct big d, n, p;
 	int sticky, bm = 64 - __builtin_clzll(m);
@@ -418,7 +421,7 @@ static double decimal_to_double(const char *p, const char *end)
 /* More than 19 digits: the first 19 (m) and the rest bracket the value
  * in [m, m + 1) * 10^e10, so where both ends round to the same double, that
  * is the answer; only near a halfway point does it take all the digits. */
-double json_read_float(const char *p, const char *end)
+double rt_read_float(const char *p, const char *end)
 {
 	const char *q = p;
 	uint64_t m = 0;
@@ -448,8 +451,8 @@ double json_read_float(const char *p, const char *end)
 		if (exp < 100000000)
 			exp = exp * 10 + (*q - '0');
 	e10 += eneg ? -exp : exp;
-	v = json_scale_float(m, e10, neg);
-	if (rest && json_scale_float(m + 1, e10, neg) != v)
+	v = rt_scale_float(m, e10, neg);
+	if (rest && rt_scale_float(m + 1, e10, neg) != v)
 		return decimal_to_double(p, end);
 	return v;
 }
