@@ -193,7 +193,7 @@ function methods:receive(pattern)
   if size and (size < 0 or size ~= floor(size)) then
     error("bad argument #1 to 'receive' (bad pattern argument)", 2)
   end
-  if not sock then return nil, "closed", "" end
+  if not sock then return nil, "closed" end
   local buf = self._buf
   if size and #buf >= size then return take(self, size) end
   if not size and pattern ~= "*a" then
