@@ -319,3 +319,91 @@ def test_compat_refusals(ctx):
     _, out = build_app("compat_json")
     if "warning: module 'dkjson' (required by main.lua)" not in out:
         raise Failure("no warning for a module found nowhere:\n" + out)
+
+
+# ---------------------------------------------------------------- examples
+
+
+@test
+def test_examples_fetch(ctx):
+    """examples/fetch, bundled from Debian's lua-socket, fetches a page
+    from the host and prints it; a refused URL fails with status 1."""
+    need(os.path.join(LUA54, "socket", "http.lua"), "lua-socket")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = "url=http://10.0.2.2:%d/page" % server.server_address[1]
+        r = ctx.lunik("run", os.path.join(ROOT, "examples", "fetch"),
+                      "--lua-path", LUA54, "--", url, "headers")
+    finally:
+        server.shutdown()
+        server.server_close()
+    r.expect_status(0).expect(r"^HTTP/1\.0 200 OK$", r"^content-type: text/plain$",
+                              r"^line 000000 of the page served to lunik$",
+                              r"^line 004999 of the page served to lunik$")
+    r = ctx.lunik("run", os.path.join(ROOT, "examples", "fetch"),
+                  "--lua-path", LUA54, "--", "url=http://10.0.2.2:1/")
+    r.expect_status(1).expect(r"^fetch: http://10\.0\.2\.2:1/: connection refused$")
+
+
+def http_call(method, url, body=None):
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, data=body, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as res:
+            return res.status, res.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+@test
+def test_examples_redis_counter(ctx):
+    """examples/redis-counter: its HTTP API driven from the host, its
+    state checked in Redis with redis-cli, and 503 once Redis is gone."""
+    import json
+    from harness import Live
+    need(os.path.join(LUA51, "nginx", "redis.lua"), "lua-nginx-redis")
+    redis = Redis()
+    guest = None
+    try:
+        port = free_port(socket.SOCK_STREAM)
+        guest = Live([LUNIK, "run", os.path.join(ROOT, "examples",
+                                                 "redis-counter"),
+                      "--" + ctx.accel, "--lua-path", LUA51, "--timeout",
+                      "300", "-p", "%d:8080" % port, "--",
+                      "redis=10.0.2.2:%d" % redis.port])
+        guest.wait_for(r"^redis-counter on port 8080", 90)
+        base = "http://127.0.0.1:%d" % port
+        calls = [("POST", "/counters/visits", None),
+                 ("POST", "/counters/visits", b'{"by": 41}'),
+                 ("GET", "/counters/visits", None),
+                 ("GET", "/counters/never", None),
+                 ("POST", "/counters/visits", b'{"by": "x"}'),
+                 ("GET", "/counters/b%20d", None),
+                 ("GET", "/health", None)]
+        got = []
+        for method, path, body in calls:
+            status, text = http_call(method, base + path, body)
+            got.append((status, json.loads(text) if text else None))
+        in_redis = redis.cli("GET", "counter:visits")
+        status_del, _ = http_call("DELETE", base + "/counters/visits")
+        after_delete = redis.cli("EXISTS", "counter:visits")
+        redis.stop()
+        status_down, down = http_call("GET", base + "/counters/visits")
+    finally:
+        if guest:
+            guest.kill()
+        redis.stop()
+    want = [(200, {"name": "visits", "value": 1}),
+            (200, {"name": "visits", "value": 42}),
+            (200, {"name": "visits", "value": 42}),
+            (200, {"name": "never", "value": 0}),
+            (422, {"error": "by must be an integer", "status": 422})]
+    if got[:5] != want or got[5][0] != 400 or got[6] != (200, {"redis": "PONG"}):
+        guest.result().fail("the API answered %r" % got)
+    if in_redis != "42" or status_del != 204 or after_delete != "0":
+        guest.result().fail("Redis held %r, DELETE gave %s, then EXISTS %r"
+                            % (in_redis, status_del, after_delete))
+    if status_down != 503 or "redis unavailable" not in down:
+        guest.result().fail("with Redis gone: %s %s" % (status_down, down))
