@@ -892,8 +892,10 @@ int net_tcp_ready(lua_State *L, int idx, bool write, struct rt_waitq **q)
 	s = luaL_testudata(L, idx, SERVER_MT);
 	if (!s)
 		return -1;
-	if (write || !s->pcb)
+	if (!s->pcb)
 		return 1;
+	if (write)
+		return 0; /* a listener never becomes writable */
 	*q = &s->aq;
 	return s->len > 0;
 }

@@ -36,6 +36,15 @@ function M.err(e)
   return words[e] or e
 end
 
+-- The first wait of a call: the total timeout or a slice of the block
+-- timeout (see next_wait), the smaller; nil for none.
+local function first_wait(st)
+  local b, t = st.block, st.total
+  if b then b = min(b, max(b / 4, 0.01)) end
+  if b and t then return min(b, t) end
+  return b or t
+end
+
 -- obj:settimeout(value [, mode]): mode "b" (default) bounds each wait of a
 -- call, "t" (or "r") the whole call; nil or a negative value: no bound.
 function M.settimeout(st, value, mode)
@@ -52,11 +61,22 @@ function M.settimeout(st, value, mode)
   else
     error("bad argument #3 to 'settimeout' (invalid timeout mode)", 3)
   end
+  st.first = first_wait(st)
   return 1
 end
 
 function M.gettimeout(st)
   return st.block or -1, st.total or -1
+end
+
+-- Gives the net object of st the timeout w, unless it has it: calls that
+-- do not time out then cost no settimeout. st.nt is what it has (false:
+-- not known, for a new net object).
+function M.set_wait(st, w)
+  if st.nt ~= w then
+    st.sock:settimeout(w)
+    st.nt = w
+  end
 end
 
 -- The time a call that began at (start), last made progress at (last),

@@ -10,7 +10,7 @@ local net = require "net"
 local base = require "lunik.socket_base"
 
 local state, now, err = base.state, base.now, base.err
-local next_wait, single_wait = base.next_wait, base.single_wait
+local next_wait, single_wait, set_wait = base.next_wait, base.single_wait, base.set_wait
 local find, gsub, sub, format = string.find, string.gsub, string.sub, string.format
 local floor, max, type, tostring = math.floor, math.max, type, tostring
 
@@ -31,6 +31,7 @@ local function new(class, sock)
   local obj = setmetatable({}, mt)
   state[obj] = {
     class = class, sock = sock, received = 0, sent = 0, birth = now(),
+    nt = false,
     opts = { ["tcp-nodelay"] = true, keepalive = false, reuseaddr = false,
              reuseport = false, linger = { on = false, timeout = 0 } },
     fd = base.new_fd(obj),
@@ -88,29 +89,34 @@ local function check_pattern(pattern)
 end
 
 -- client:receive([pattern [, prefix]]): "*l", "*a" or a byte count; on
--- failure nil, err and the partial result (prefix included)
+-- failure nil, err and the partial result (prefix included). The first
+-- wait needs no clock reading: calls that do not time out stay cheap.
 function methods:receive(pattern, prefix)
-  local st = check(self, CLIENT, "receive")
-  local pat = check_pattern(pattern)
-  local orig = prefix == nil and "" or check_string(prefix, 3, "receive")
+  local st = state[self]
+  if not st or st.class ~= "client" then st = check(self, CLIENT, "receive") end
+  local pat = pattern == nil and "l" or PATTERNS[pattern] or check_pattern(pattern)
+  if prefix ~= nil and type(prefix) ~= "string" then
+    prefix = check_string(prefix, 3, "receive")
+  end
   local c = st.sock
-  if not c then return nil, "closed", orig end
-  local start = now()
-  local last, got = start, orig
-  local w = next_wait(st, start, last, start)
+  if not c then return nil, "closed", prefix or "" end
+  local plen, got, w = prefix and #prefix or 0, prefix, st.first
+  local start, last
   while true do
-    c:settimeout(w == false and 0 or w)
+    set_wait(st, w)
+    local had = got and #got or 0
     local want = pat
-    if type(pat) == "number" then want = pat - (#got - #orig) end
+    if type(pat) == "number" then want = pat - (had - plen) end
     local data, e, partial = c:receive(want, got)
-    st.received = st.received + #(data or partial) - #got
+    st.received = st.received + #(data or partial) - had
     if data then
-      return pat == "l" and strip_cr(data, #orig) or data
+      return pat == "l" and strip_cr(data, plen) or data
     end
-    if pat == "l" then partial = strip_cr(partial, #orig) end
+    if pat == "l" then partial = strip_cr(partial, plen) end
     if e ~= "timeout" then return nil, err(e), partial end
     local t = now()
-    if #partial > #got then last = t end
+    if not start then start, last = t - (w or 0), t - (w or 0) end
+    if #partial > had then last = t end
     got = partial
     w = next_wait(st, start, last, t)
     if w == false then return nil, "timeout", partial end
@@ -120,22 +126,23 @@ end
 -- client:send(data [, i [, j]]) -> index of the last byte sent, or nil,
 -- err, index of the last byte sent
 function methods:send(data, i, j)
-  local st = check(self, CLIENT, "send")
-  data = check_string(data, 2, "send")
-  local len, from = #data, i or 1
-  if from < 0 then from = max(len + from + 1, 1) elseif from == 0 then from = 1 end
+  local st = state[self]
+  if not st or st.class ~= "client" then st = check(self, CLIENT, "send") end
+  if type(data) ~= "string" then data = check_string(data, 2, "send") end
+  local from = i or 1
+  if from < 0 then from = max(#data + from + 1, 1) elseif from == 0 then from = 1 end
   local c = st.sock
   if not c then return nil, "closed", from - 1 end
-  local start = now()
-  local last, first = start, from
-  local w = next_wait(st, start, last, start)
+  local first, w = from, st.first
+  local start, last
   while true do
-    c:settimeout(w == false and 0 or w)
+    set_wait(st, w)
     local n, e, sent = c:send(data, from, j)
     st.sent = st.sent + max((n or sent) - from + 1, 0)
     if n then return n end
     if e ~= "timeout" then return nil, err(e), sent end
     local t = now()
+    if not start then start, last = t - (w or 0), t - (w or 0) end
     if sent >= from then last, from = t, sent + 1 end
     w = next_wait(st, start, last, t)
     if w == false then return nil, "timeout", max(sent, first - 1) end
@@ -158,7 +165,7 @@ function methods:connect(address, port)
   if not c then return nil, err(e) end
   c:setoption("tcp-nodelay", st.opts["tcp-nodelay"])
   if st.opts.keepalive then c:setoption("keepalive", true) end
-  st.sock, st.class = c, "client"
+  st.sock, st.class, st.nt = c, "client", false
   return 1
 end
 methods.setpeername = methods.connect
