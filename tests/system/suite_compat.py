@@ -283,6 +283,40 @@ def test_compat_inspect_lists_origins(ctx):
 
 
 @test_once
+def test_compat_require_scanner(ctx):
+    """What the bundler takes for a require: literal names in the forms
+    Lua allows, never inside comments or strings, nor methods or fields
+    named require; pcall(require, "x") is optional."""
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import lunik_bundle
+    src = r"""
+    local a = require "plain"
+    local b = require("paren.ed")
+    local c = require [[long.bracket]]
+    local d = require [==[level.two]==]
+    local ok, e = pcall(require, 'optional.one')
+    local f = require'no.space'
+    -- require "in.comment"
+    --[[ require "in.long.comment" ]]
+    --[==[ require "in.level.comment" ]==]
+    local s = "require 'in.string'"
+    local t = [[ require "in.long.string" ]]
+    obj.require "field.call"
+    obj:require "method.call"
+    local g = require(name_in_a_variable)
+    local h = require "bad name"
+    local i = require "esc\097ped"
+    """
+    got = lunik_bundle.requires(src)
+    want = [("plain", False), ("paren.ed", False), ("long.bracket", False),
+            ("level.two", False), ("optional.one", True),
+            ("no.space", False)]
+    if got != want:
+        raise Failure("requires() found %r, expected %r" % (got, want))
+
+
+@test_once
 def test_compat_refusals(ctx):
     """A C module is refused, naming it and its file, whether it sits in a
     --lua-path folder or in the C folder beside it (share/lua/5.4 and
