@@ -54,8 +54,9 @@ def test_kv_survives_kills(ctx):
             time.sleep(rng.random() * 0.02)
         finally:
             guest.kill()
-        lines = guest.result().out.splitlines()
-        acked = last_number(lines, r"^ack (\d+)") or acked
+        # whole lines only: a kill can cut "ack 1787" short to "ack 1"
+        lines = guest.result().out.split("\n")[:-1]
+        acked = last_number(lines, r"^ack (\d+)\r?$") or acked
         history.append((k, found, target, acked))
         if lines and lines[-1].startswith("compacted"):
             mid_compaction += 1
