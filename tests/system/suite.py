@@ -7,7 +7,7 @@ import shutil
 import tempfile
 import time
 
-from harness import BUILD, ROOT, Failure, build, test, test_once
+from harness import APPS, BUILD, ROOT, Failure, build, test, test_once
 
 FAULT_OBJ = os.path.join(ROOT, "build", "tests", "fault.o")
 
@@ -63,7 +63,14 @@ def test_uncaught_error(ctx):
 
 @test
 def test_syntax_error(ctx):
-    ctx.boot("syntax").expect_status(1).expect(
+    """Caught by lunik build; and, in an image built without that check,
+    at boot."""
+    r = ctx.lunik("build", os.path.join(APPS, "syntax"), "-o",
+                  os.path.join(BUILD, "syntax-checked.elf"))
+    r.expect_status(1).expect(r"syntax errors in .*syntax",
+                              r"^main\.lua:2: unexpected symbol near '='$")
+    image = build("syntax", check=False)
+    ctx.run_image(image).expect_status(1).expect(
         r"^lunik: main\.lua:2: unexpected symbol near '='$").expect_not(r"^fine$")
 
 
