@@ -10,6 +10,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <lwip/err.h>
 #include <lwip/ip_addr.h>
 
 #include "runtime.h"
@@ -64,6 +65,11 @@ long net_conn_read(struct conn *c, void *buf, size_t len);
  * returns how many were taken, 0 when the send buffer is full (wait on
  * net_conn_writers), or -1 when the connection is gone. */
 long net_conn_write(struct conn *c, const void *buf, size_t len);
+
+/* Whether a writer that got 0 from net_conn_write will be woken on
+ * net_conn_writers: false when lwIP was out of memory with nothing in
+ * flight, so no acknowledgement will come (retry after a short while). */
+bool net_conn_write_wakes(const struct conn *c);
 
 /* The queues a reader or writer of (c) waits on; why (c) is finished
  * ("closed", "connection reset", ...). */

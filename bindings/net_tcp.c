@@ -846,6 +846,11 @@ long net_conn_write(struct conn *c, const void *buf, size_t len)
 	return (long)len;
 }
 
+bool net_conn_write_wakes(const struct conn *c)
+{
+	return !c->pcb || c->pcb->unsent || c->pcb->unacked;
+}
+
 struct rt_waitq *net_conn_readers(struct conn *c)
 {
 	return &c->rq;
