@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <mbedtls/error.h>
 
@@ -284,12 +285,13 @@ static bool set_sni(lua_State *L, struct tls_ctx *x)
 		luaL_error(L, "not enough memory");
 	for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) {
 		struct tls_sni *e = &x->sni[x->nsni++];
-		const char *name = lua_tostring(L, -2);
+		const char *name;
 
 		mbedtls_x509_crt_init(&e->cert);
 		mbedtls_pk_init(&e->key);
 		if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TTABLE)
 			luaL_error(L, "sni must be a table of name = {cert=, key=}");
+		name = lua_tostring(L, -2);
 		e->name = strdup(name);
 		if (!e->name)
 			luaL_error(L, "not enough memory");
@@ -301,8 +303,6 @@ static bool set_sni(lua_State *L, struct tls_ctx *x)
 		}
 	}
 	lua_pop(L, 1);
-	if (n)
-		mbedtls_ssl_conf_sni(&x->conf, tls_sni_pick, x);
 	return true;
 }
 
@@ -334,6 +334,7 @@ static int l_server(lua_State *L)
 	set_alpn(L, x);
 	if (!set_sni(L, x))
 		return fail_top(L);
+	mbedtls_ssl_conf_sni(&x->conf, tls_sni_pick, x); /* for conn:sni() too */
 	if (mbedtls_ssl_ticket_setup(&x->ticket, rt_random_mbedtls, NULL,
 				     MBEDTLS_CIPHER_AES_256_GCM,
 				     TICKET_LIFETIME) != 0)
@@ -577,13 +578,16 @@ static const luaL_Reg funcs[] = {
 
 int luaopen_tls(lua_State *L)
 {
+	/* connections are net.tcp objects underneath: net's metatables
+	 * must exist even if the app never required net itself */
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "net");
+	lua_call(L, 1, 0);
 	luaL_newmetatable(L, TLS_CTX_MT);
 	lua_pushcfunction(L, m_ctx_gc);
 	lua_setfield(L, -2, "__gc");
 	lua_pushcfunction(L, m_ctx_tostring);
 	lua_setfield(L, -2, "__tostring");
-	lua_pushliteral(L, "tls.context");
-	lua_setfield(L, -2, "__name");
 	lua_pop(L, 1);
 	tls_conn_open(L);
 	luaL_newlib(L, funcs);

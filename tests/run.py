@@ -27,6 +27,7 @@ import suite    # noqa: E402  (registers the system tests)
 import suite_devices  # noqa: E402,F401  (the virtio drivers and device options)
 import suite_kv  # noqa: E402,F401  (kv against power cuts)
 import suite_crypto  # noqa: E402,F401  (mbedTLS and the crypto module)
+import suite_tls  # noqa: E402,F401  (the tls module, against openssl)
 
 class Tally:
     def __init__(self):
