@@ -2,9 +2,10 @@
 #
 #   make          the dependencies, the runtime shared by every image, the
 #                 host tools
-#   make run      boots examples/hello (building what is missing)
+#   make run      boots examples/api on port 8080 (building what is missing)
 #   make test     every suite; ends with "N passed, N failed"
 #   make fuzz     the fuzz targets, longer than make test runs them
+#   make crash    the kv crash test with 500 kills (make test does 50)
 #   make bench    boot, size and build figures into bench/results/
 #
 # Third-party sources are fetched from Debian into build/ (mk/deps.mk). An
@@ -20,7 +21,8 @@ Q := $(if $(V),,@)
 # its paths: as root the missing ones are installed, otherwise the exact
 # apt-get line is printed.
 HOST_PACKAGES := gcc make binutils python3 qemu-system-x86 apt dpkg-dev \
-	xz-utils clang libclang-rt-14-dev
+	xz-utils clang libclang-rt-14-dev curl wrk netcat-openbsd iproute2 \
+	iputils-ping lua-socket lua-nginx-redis redis-server lua-dkjson lua-inspect
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
 ifneq ($(shell tools/host-check $(HOST_PACKAGES) >&2 && echo ok),ok)
 $(error missing Debian packages (see above))
@@ -41,7 +43,7 @@ LUNIK_PACK := $(BUILD)/host/lunik-pack
 FLOOR := $(BUILD)/floor.elf
 KVM_PROBE := $(BUILD)/host/kvm-probe.elf
 
-.PHONY: all run test fuzz bench clean distclean
+.PHONY: all run test fuzz crash bench clean distclean
 all: $(BUILD)/lunik.o $(LUNIK_PACK) $(FLOOR) $(KVM_PROBE) $(DEPS_LIBS)
 
 $(RUNTIME_OBJS): $(BUILD)/%.o: %.c $(DEPS_LIBS)
@@ -88,11 +90,22 @@ $(KVM_PROBE): tools/kvm-probe.S bench/floor.ld
 	$(Q)$(TARGET_CC) -c -o $(BUILD)/host/kvm-probe.o tools/kvm-probe.S
 	$(Q)$(TARGET_LD) -n -T bench/floor.ld -e probe_start -o $@ $(BUILD)/host/kvm-probe.o
 
+# The example service: examples/api on http://127.0.0.1:8080, its items in
+# a kv store on build/run/api.img (kept across runs).
+RUN_PORT ?= 8080
 run: all
-	$(Q)tools/lunik run examples/hello
+	@mkdir -p $(BUILD)/run
+	@echo "  RUN   examples/api on http://127.0.0.1:$(RUN_PORT) (Ctrl-C stops it)"
+	$(Q)tools/lunik run examples/api -p $(RUN_PORT):8080 \
+		--disk $(BUILD)/run/api.img:64M -- port=8080
 
 test: all $(HOST_LUA)
 	$(Q)python3 tests/run.py
+
+# The kv crash test at length: KV_KILLS kills of QEMU (make test does 50).
+KV_KILLS ?= 500
+crash: all
+	$(Q)KV_KILLS=$(KV_KILLS) python3 tests/run.py -k kv_survives_kills
 
 # The fuzz targets (tests/fuzz), five minutes each (FUZZ_SECONDS=...).
 FUZZ_SECONDS ?= 300

@@ -202,6 +202,13 @@ static int m_resolve(lua_State *L)
 		       resolve_k);
 }
 
+int net_ready(lua_State *L, int idx, bool write, struct rt_waitq **q)
+{
+	int r = net_tcp_ready(L, idx, write, q);
+
+	return r >= 0 ? r : net_udp_ready(L, idx, write, q);
+}
+
 static void set_addr(lua_State *L, const char *key, uint32_t a)
 {
 	ip_addr_t ip;
@@ -244,7 +251,31 @@ static int m_info(lua_State *L)
 	return 1;
 }
 
+/* net.stats() -> the interface's counters since boot */
+static int m_stats(lua_State *L)
+{
+	struct net_stats st;
+
+	net_get_stats(&st);
+	lua_createtable(L, 0, 9);
+#define F(name)                                         \
+	lua_pushinteger(L, (lua_Integer)st.name);       \
+	lua_setfield(L, -2, #name)
+	F(rx_frames);
+	F(tx_frames);
+	F(rx_dropped);
+	F(rx_nomem);
+	F(tx_delayed);
+	F(tx_dropped);
+	F(time_wait_freed);
+	F(time_wait);
+	F(tx_queue);
+#undef F
+	return 1;
+}
+
 static const luaL_Reg funcs[] = {
+	{ "stats", m_stats },
 	{ "listen", net_listen },
 	{ "connect", net_connect },
 	{ "udp", net_udp },

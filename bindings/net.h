@@ -77,6 +77,18 @@ struct rt_waitq *net_conn_readers(struct conn *c);
 struct rt_waitq *net_conn_writers(struct conn *c);
 const char *net_conn_error(const struct conn *c);
 
+/* ---- For waiting on several sockets at once (socket.select). For the
+ * net object at (idx) ("net.tcp", "net.server" or "net.udp"): returns 1
+ * when a read (a write, if (write)) would not wait now, 0 when it would,
+ * with the queue to wait on until it may not in (*q), or -1 when (idx) is
+ * no net object. A closed object, or a connection whose peer is gone, is
+ * ready: the call fails at once. */
+int net_ready(lua_State *L, int idx, bool write, struct rt_waitq **q);
+
+/* net_tcp.c and net_udp.c: net_ready for their objects, -1 for others. */
+int net_tcp_ready(lua_State *L, int idx, bool write, struct rt_waitq **q);
+int net_udp_ready(lua_State *L, int idx, bool write, struct rt_waitq **q);
+
 /* net_tcp.c: net.listen, net.connect; their metatables. */
 int net_listen(lua_State *L);
 int net_connect(lua_State *L);

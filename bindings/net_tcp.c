@@ -6,8 +6,12 @@
  * callback makes one before any task asks for it; the Lua object holds a
  * pointer and frees it on close (or __gc). Received bytes are copied out of
  * lwIP's pbufs into the connection's buffer at once, and the receive window
- * reopens (tcp_recved) only as the app takes bytes, so a slow reader slows
- * its sender instead of growing the heap. send copies into lwIP's send
+ * reopens (tcp_recved) once more than RX_KEEP bytes wait only as the app
+ * takes bytes, so a slow reader slows
+ * its sender instead of growing the heap. While a receive waits for more
+ * than is buffered (a byte count over a window, "*a", a long line), the
+ * window stays open whatever the buffer holds: the app asked for those
+ * bytes. send copies into lwIP's send
  * buffer as room appears and yields meanwhile: nothing queues unbounded.
  */
 #include <stdlib.h>
@@ -22,13 +26,16 @@
 #define BACKLOG_DEFAULT 511
 #define BUF_MIN 4096
 #define OOM_RETRY_NS 10000000ull /* when lwIP is out of memory: try again */
+#define RX_KEEP (64 * 1024)	 /* bytes buffered before the window closes */
 
 struct conn {
 	struct tcp_pcb *pcb;	/* NULL once lwIP dropped it */
 	char *buf;		/* received, not yet taken: [start, end) */
 	size_t start, end, cap, scanned;
+	size_t held;		/* received, window not reopened yet */
 	err_t err;		/* why the pcb went away */
 	bool eof;		/* the peer sent FIN */
+	bool reading;		/* a receive waits for more than is buffered */
 	bool connected;
 	struct rt_waitq rq, wq;	/* readers; writers and connectors */
 };
@@ -36,6 +43,7 @@ struct conn {
 struct conn_ud {
 	struct conn *c;		/* NULL once closed */
 	uint64_t timeout;	/* per call, ns; UINT64_MAX: none */
+	unsigned owner;		/* the task that used it last (rt_own) */
 };
 
 struct server {
@@ -43,6 +51,7 @@ struct server {
 	struct conn **backlog;	/* accepted by lwIP, not yet by the app */
 	unsigned head, len, cap;
 	uint64_t timeout;
+	unsigned owner;
 	struct rt_waitq aq;
 };
 
@@ -79,9 +88,28 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	}
 	pbuf_copy_partial(p, c->buf + c->end, p->tot_len, 0);
 	c->end += p->tot_len;
+	if (c->reading || c->end - c->start <= RX_KEEP)
+		tcp_recved(pcb, p->tot_len);
+	else
+		c->held += p->tot_len;
 	pbuf_free(p);
 	rt_wake_all(&c->rq);
 	return ERR_OK;
+}
+
+/* Reopens the window by what was held back, once the buffer is small
+ * again or a reader wants more. */
+static void release(struct conn *c)
+{
+	if (!c->held || !c->pcb ||
+	    (!c->reading && c->end - c->start > RX_KEEP))
+		return;
+	while (c->held) {
+		u16_t k = c->held > 0xffff ? 0xffff : (u16_t)c->held;
+
+		tcp_recved(c->pcb, k);
+		c->held -= k;
+	}
 }
 
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
@@ -132,13 +160,13 @@ static void conn_free(struct conn *c)
 	struct tcp_pcb *pcb = c->pcb;
 
 	if (pcb) {
-		size_t unread = c->end - c->start;
+		size_t unread = c->held;
 
 		tcp_arg(pcb, NULL);
 		tcp_recv(pcb, NULL);
 		tcp_sent(pcb, NULL);
 		tcp_err(pcb, NULL);
-		/* unread bytes would make tcp_close answer with a RST */
+		/* a window not reopened makes tcp_close answer with a RST */
 		while (unread) {
 			u16_t n = unread > 0xffff ? 0xffff : (u16_t)unread;
 
@@ -154,19 +182,24 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
-/* Takes (n) received bytes: the window reopens by as much. */
+/* Takes (n) received bytes. */
 static void consume(struct conn *c, size_t n)
 {
 	c->start += n;
 	c->scanned = c->start;
 	if (c->start == c->end)
 		c->start = c->end = c->scanned = 0;
-	while (n && c->pcb) {
-		u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
+	release(c);
+}
 
-		tcp_recved(c->pcb, k);
-		n -= k;
-	}
+/* Waits for more bytes on behalf of a receive: the window opens fully
+ * meanwhile. */
+static int wait_more(lua_State *L, struct conn *c, uint64_t deadline,
+		     lua_KFunction k)
+{
+	c->reading = true;
+	release(c);
+	return rt_wait(L, &c->rq, deadline, (lua_KContext)deadline, k);
 }
 
 /* ---- the connection object */
@@ -183,7 +216,9 @@ static void push_conn(lua_State *L, struct conn *c)
 
 	ud->c = c;
 	ud->timeout = UINT64_MAX;
+	ud->owner = 0;
 	luaL_setmetatable(L, CONN_MT);
+	rt_own(L, -1, &ud->owner);
 }
 
 static uint64_t op_deadline(uint64_t timeout)
@@ -233,6 +268,8 @@ static int receive_k(lua_State *L, int status, lua_KContext deadline)
 	struct conn *c = check_ud(L, 1)->c;
 	size_t have;
 
+	if (c)
+		c->reading = false;
 	if (!c)
 		return fail_partial(L, NULL, "closed", 3);
 	have = c->end - c->start;
@@ -269,7 +306,7 @@ static int receive_k(lua_State *L, int status, lua_KContext deadline)
 		return fail_partial(L, c, why_closed(c), 3);
 	if (plat_monotonic_ns() >= (uint64_t)deadline)
 		return fail_partial(L, c, "timeout", 3);
-	return rt_wait(L, &c->rq, (uint64_t)deadline, deadline, receive_k);
+	return wait_more(L, c, (uint64_t)deadline, receive_k);
 }
 
 /* conn:receive([pattern [, prefix]]): "*l" (default), "*a" or a count */
@@ -277,6 +314,7 @@ static int m_receive(lua_State *L)
 {
 	struct conn_ud *ud = check_ud(L, 1);
 
+	rt_own(L, 1, &ud->owner);
 	lua_settop(L, 3);
 	if (lua_isnil(L, 2)) {
 		lua_pushliteral(L, "l");
@@ -304,6 +342,8 @@ static int receiveany_k(lua_State *L, int status, lua_KContext deadline)
 	struct conn *c = check_ud(L, 1)->c;
 	size_t have, max = (size_t)lua_tointeger(L, 2);
 
+	if (c)
+		c->reading = false;
 	if (!c)
 		return net_fail(L, "closed");
 	have = c->end - c->start;
@@ -326,6 +366,7 @@ static int m_receiveany(lua_State *L)
 	struct conn_ud *ud = check_ud(L, 1);
 	lua_Integer max = luaL_optinteger(L, 2, 65536);
 
+	rt_own(L, 1, &ud->owner);
 	luaL_argcheck(L, max > 0, 2, "max must be positive");
 	lua_settop(L, 1);
 	lua_pushinteger(L, max);
@@ -398,6 +439,7 @@ static int m_send(lua_State *L)
 	size_t len;
 	lua_Integer i, j;
 
+	rt_own(L, 1, &ud->owner);
 	luaL_checklstring(L, 2, &len);
 	i = luaL_optinteger(L, 3, 1);
 	j = luaL_optinteger(L, 4, -1);
@@ -443,6 +485,16 @@ static int m_close(lua_State *L)
 	}
 	lua_pushinteger(L, 1);
 	return 1;
+}
+
+/* __abandon(conn, task id): closes it if that failed task owned it last */
+static int m_abandon(lua_State *L)
+{
+	struct conn_ud *ud = check_ud(L, 1);
+
+	if (ud->owner == (unsigned)luaL_checkinteger(L, 2))
+		return m_close(L);
+	return 0;
 }
 
 /* conn:shutdown(["send" | "receive" | "both"]) */
@@ -710,6 +762,7 @@ int net_listen(lua_State *L)
 	s->pcb = lpcb;
 	tcp_arg(lpcb, s);
 	tcp_accept(lpcb, on_accept);
+	rt_own(L, -1, &s->owner);
 	rt_hold(); /* an open server keeps the machine up */
 	return 1;
 }
@@ -737,6 +790,8 @@ static int accept_k(lua_State *L, int status, lua_KContext deadline)
 static int m_accept(lua_State *L)
 {
 	struct server *s = check_server(L);
+
+	rt_own(L, 1, &s->owner);
 	uint64_t d = lua_isnoneornil(L, 2) ? op_deadline(s->timeout)
 					   : rt_check_deadline(L, 2);
 
@@ -766,6 +821,15 @@ static int m_server_close(lua_State *L)
 	rt_wake_all(&s->aq);
 	lua_pushinteger(L, 1);
 	return 1;
+}
+
+static int m_server_abandon(lua_State *L)
+{
+	struct server *s = check_server(L);
+
+	if (s->owner == (unsigned)luaL_checkinteger(L, 2))
+		return m_server_close(L);
+	return 0;
 }
 
 /* server:getsockname() -> ip, port */
@@ -805,6 +869,36 @@ static int m_server_tostring(lua_State *L)
 }
 
 /* ---- the C view, for bindings layered on connections (net.h) */
+
+int net_tcp_ready(lua_State *L, int idx, bool write, struct rt_waitq **q)
+{
+	struct conn_ud *ud = luaL_testudata(L, idx, CONN_MT);
+	struct server *s;
+	struct conn *c;
+
+	*q = NULL;
+	if (ud) {
+		c = ud->c;
+		if (!c || !c->pcb)
+			return 1;
+		if (write) {
+			*q = &c->wq;
+			return tcp_sndbuf(c->pcb) > 0 &&
+			       tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN;
+		}
+		*q = &c->rq;
+		return c->end > c->start || c->eof;
+	}
+	s = luaL_testudata(L, idx, SERVER_MT);
+	if (!s)
+		return -1;
+	if (!s->pcb)
+		return 1;
+	if (write)
+		return 0; /* a listener never becomes writable */
+	*q = &s->aq;
+	return s->len > 0;
+}
 
 struct conn *net_tcp_conn(lua_State *L, int idx)
 {
@@ -889,7 +983,8 @@ static const luaL_Reg server_methods[] = {
 };
 
 static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
-		      lua_CFunction close, lua_CFunction tostring)
+		      lua_CFunction close, lua_CFunction tostring,
+		      lua_CFunction abandon)
 {
 	luaL_newmetatable(L, name);
 	lua_newtable(L);
@@ -901,11 +996,14 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
 	lua_setfield(L, -2, "__close");
 	lua_pushcfunction(L, tostring);
 	lua_setfield(L, -2, "__tostring");
+	lua_pushcfunction(L, abandon);
+	lua_setfield(L, -2, "__abandon");
 	lua_pop(L, 1);
 }
 
 void net_tcp_open(lua_State *L)
 {
-	new_class(L, CONN_MT, conn_methods, m_close, m_conn_tostring);
-	new_class(L, SERVER_MT, server_methods, m_server_close, m_server_tostring);
+	new_class(L, CONN_MT, conn_methods, m_close, m_conn_tostring, m_abandon);
+	new_class(L, SERVER_MT, server_methods, m_server_close, m_server_tostring,
+		  m_server_abandon);
 }

@@ -30,6 +30,7 @@ struct udp_sock {
 	struct dgram q[QUEUE_MAX];
 	unsigned head, len;
 	uint64_t timeout;
+	unsigned owner;
 	struct rt_waitq rq;
 };
 
@@ -64,6 +65,7 @@ int net_udp(lua_State *L)
 	memset(u, 0, sizeof(*u));
 	u->timeout = UINT64_MAX;
 	luaL_setmetatable(L, UDP_MT);
+	rt_own(L, -1, &u->owner);
 	u->pcb = udp_new_ip_type(IPADDR_TYPE_V4);
 	if (!u->pcb)
 		return net_fail(L, "out of memory");
@@ -203,6 +205,7 @@ static int receive(lua_State *L, bool with_sender)
 				    : plat_monotonic_ns() + u->timeout;
 
 	luaL_argcheck(L, max > 0, 2, "size must be positive");
+	rt_own(L, 1, &u->owner);
 	lua_settop(L, 1);
 	lua_pushinteger(L, max);
 	lua_pushboolean(L, with_sender);
@@ -263,6 +266,15 @@ static int m_close(lua_State *L)
 	return 1;
 }
 
+static int m_abandon(lua_State *L)
+{
+	struct udp_sock *u = check_sock(L);
+
+	if (u->owner == (unsigned)luaL_checkinteger(L, 2))
+		return m_close(L);
+	return 0;
+}
+
 static int m_tostring(lua_State *L)
 {
 	struct udp_sock *u = check_sock(L);
@@ -276,6 +288,19 @@ static int m_tostring(lua_State *L)
 	lua_pushfstring(L, ":%d", (int)u->pcb->local_port);
 	lua_concat(L, 3);
 	return 1;
+}
+
+int net_udp_ready(lua_State *L, int idx, bool write, struct rt_waitq **q)
+{
+	struct udp_sock *u = luaL_testudata(L, idx, UDP_MT);
+
+	*q = NULL;
+	if (!u)
+		return -1;
+	if (write || !u->pcb)
+		return 1; /* a datagram is sent or dropped at once */
+	*q = &u->rq;
+	return u->len > 0;
 }
 
 static const luaL_Reg methods[] = {
@@ -301,5 +326,7 @@ void net_udp_open(lua_State *L)
 	lua_setfield(L, -2, "__close");
 	lua_pushcfunction(L, m_tostring);
 	lua_setfield(L, -2, "__tostring");
+	lua_pushcfunction(L, m_abandon);
+	lua_setfield(L, -2, "__abandon");
 	lua_pop(L, 1);
 }

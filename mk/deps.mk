@@ -145,7 +145,8 @@ DEPS_LUA_LIB := $(SYSROOT)/lib/liblua.a
 DEPS_LUA_HEADERS := $(addprefix $(BUILD)/src/lua/src/,lua.h luaconf.h lualib.h lauxlib.h lua.hpp) \
 	deps/lua/lua5.4-deb-multiarch.h
 LUA_CFLAGS_EXTRA ?=
-DEPS_LUA_CFLAGS := $(TARGET_CFLAGS) -DLUA_COMPAT_5_3 -Ideps/lua $(DEPS_PREFIX_MAP) $(LUA_CFLAGS_EXTRA)
+DEPS_LUA_CFLAGS := $(TARGET_CFLAGS) -DLUA_COMPAT_5_3 -Dstrtod=rt_strtod -Ideps/lua \
+	$(DEPS_PREFIX_MAP) $(LUA_CFLAGS_EXTRA)
 
 DEPS_LUA_SIG := $(call deps_pin,$(LUA_TARBALL)) $(TARGET_CC) $(DEPS_LUA_CFLAGS)
 $(eval $(call deps_sig_rule,$(BUILD)/stamps/lua.sig,DEPS_LUA_SIG))

@@ -46,6 +46,7 @@ static unsigned txq_head, txq_len;
 static uint64_t next_tw_check;
 static uint64_t rand_state;
 static bool rx_more; /* the last poll left frames in the device */
+static struct net_stats stats;
 
 u32_t sys_now(void)
 {
@@ -95,6 +96,7 @@ static bool send_frame(struct pbuf *p)
 static void flush_txq(void)
 {
 	while (txq_len && send_frame(txq[txq_head])) {
+		stats.tx_frames++;
 		pbuf_free(txq[txq_head]);
 		txq_head = (txq_head + 1) % TXQ_MAX;
 		txq_len--;
@@ -104,10 +106,15 @@ static void flush_txq(void)
 static err_t eth_output(struct netif *netif, struct pbuf *p)
 {
 	flush_txq();
-	if (!txq_len && send_frame(p))
+	if (!txq_len && send_frame(p)) {
+		stats.tx_frames++;
 		return ERR_OK;
-	if (txq_len == TXQ_MAX)
+	}
+	if (txq_len == TXQ_MAX) {
+		stats.tx_dropped++;
 		return ERR_MEM; /* dropped: TCP will retransmit */
+	}
+	stats.tx_delayed++;
 	pbuf_ref(p);
 	txq[(txq_head + txq_len++) % TXQ_MAX] = p;
 	return ERR_OK;
@@ -141,8 +148,10 @@ static void receive_frames(void)
 		struct pbuf *p = pbuf_alloc(PBUF_RAW, FRAME_MAX, PBUF_RAM);
 		int n;
 
-		if (!p)
+		if (!p) {
+			stats.rx_nomem++;
 			return; /* out of memory: the frames wait in the device */
+		}
 		n = plat_net_recv(NET_DEV, p->payload, FRAME_MAX);
 		if (n <= 0) {
 			pbuf_free(p);
@@ -150,8 +159,10 @@ static void receive_frames(void)
 				rx_more = false;
 				return;
 			}
+			stats.rx_dropped++;
 			continue; /* oversized frame, dropped */
 		}
+		stats.rx_frames++;
 		pbuf_realloc(p, (u16_t)n);
 		if (eth.input(p, &eth) != ERR_OK)
 			pbuf_free(p);
@@ -172,6 +183,7 @@ static void cap_time_wait(void)
 	for (pcb = pcb->next; pcb; pcb = next) {
 		next = pcb->next;
 		tcp_abort(pcb);
+		stats.time_wait_freed++;
 	}
 }
 
@@ -189,6 +201,17 @@ void net_poll(void)
 		next_tw_check = now + TW_CHECK_NS;
 		cap_time_wait();
 	}
+}
+
+void net_get_stats(struct net_stats *s)
+{
+	unsigned tw = 0;
+
+	for (struct tcp_pcb *pcb = tcp_tw_pcbs; pcb; pcb = pcb->next)
+		tw++;
+	*s = stats;
+	s->time_wait = tw;
+	s->tx_queue = txq_len;
 }
 
 uint64_t net_deadline(void)

@@ -55,10 +55,11 @@ void rt_mem(struct rt_mem *m);
  * Device and lwIP callbacks only ever wake tasks; Lua runs in tasks only.
  */
 struct rt_task;
+struct rt_waiter;
 
 /* Tasks waiting for one thing; zero-initialised is empty. */
 struct rt_waitq {
-	struct rt_task *head, *tail;
+	struct rt_waiter *head, *tail;
 };
 
 /* Suspends the running task of (L) until rt_wake_*(q) or until the
@@ -71,7 +72,17 @@ struct rt_waitq {
 int rt_wait(struct lua_State *L, struct rt_waitq *q, uint64_t deadline_ns,
 	    intptr_t ctx, int (*k)(struct lua_State *, int, intptr_t));
 
-/* Makes the first, or every, task waiting on (q) ready to run. */
+/* rt_wait on the (n) queues (qs) at once (NULL entries are skipped): a
+ * wake of any of them, or the deadline, resumes the task, off all of them.
+ * For calls that only look (socket.select): rt_wake_one does not count
+ * such a waiter as the one it wakes. Raises as rt_wait does, and when out
+ * of memory. */
+int rt_wait_many(struct lua_State *L, struct rt_waitq *const *qs, size_t n,
+		 uint64_t deadline_ns, intptr_t ctx,
+		 int (*k)(struct lua_State *, int, intptr_t));
+
+/* Makes the first, or every, task waiting on (q) ready to run; a task in
+ * rt_wait_many is woken on the way to the first that is not. */
 void rt_wake_one(struct rt_waitq *q);
 void rt_wake_all(struct rt_waitq *q);
 
@@ -105,6 +116,14 @@ struct rt_waitq *rt_task_joiners(struct rt_task *t);
  * number of values pushed. */
 int rt_task_results(struct lua_State *L, int idx, struct rt_task *t);
 
+/* Makes the running task the owner of the object at (idx) (a socket...),
+ * whose owner's task id is kept in (*owner); does nothing outside tasks or
+ * when it owns it already. When a task fails, each object it still owns
+ * gets its metatable's __abandon(obj, task id) called, which closes it if
+ * that task is still its owner (DESIGN.md: an error closes what the task
+ * owned). Objects change owner as tasks use them. */
+void rt_own(struct lua_State *L, int idx, unsigned *owner);
+
 /* Keeps the loop running while nothing else would, e.g. an open server
  * that no task is accepting on; each rt_hold() needs an rt_release(). */
 void rt_hold(void);
@@ -131,6 +150,36 @@ struct net_info {
 	uint32_t addr, netmask, gateway, dns[2];
 };
 void net_info(struct net_info *ni);
+
+/* Counters of the interface since boot, for net.stats(). */
+struct net_stats {
+	uint64_t rx_frames, tx_frames;
+	uint64_t rx_dropped;	 /* oversized frames */
+	uint64_t rx_nomem;	 /* polls cut short by a failed allocation */
+	uint64_t tx_delayed;	 /* frames that waited for room in the device */
+	uint64_t tx_dropped;	 /* frames dropped: the wait queue was full */
+	uint64_t time_wait_freed; /* TIME_WAIT pcbs freed early (the cap) */
+	unsigned time_wait;	 /* TIME_WAIT pcbs now */
+	unsigned tx_queue;	 /* frames waiting for the device now */
+};
+void net_get_stats(struct net_stats *s);
+
+/* ---- Numbers (float_read.c, strtod.c). newlib's strtod rounds some ties
+ * the wrong way and takes quadratic time on long inputs (seconds for a
+ * 100 KB number), so Lua's tonumber and the json decoder use these. */
+
+/* The double nearest the JSON number text from (p) to (end) (valid by RFC
+ * 8259 section 6), ties to even; +-HUGE_VAL when it is beyond the largest
+ * double. Exact for any length, in time linear in it. */
+double rt_read_float(const char *p, const char *end);
+
+/* The same for -(m) * 10^(e10) if (neg), else m * 10^(e10); m > 0. */
+double rt_scale_float(uint64_t m, long e10, int neg);
+
+/* strtod's contract (C11 7.22.1.3), decimal forms read exactly as
+ * rt_read_float does, in linear time; hexadecimal, infinity and NaN forms
+ * go to newlib's. Lua is compiled with -Dstrtod=rt_strtod. */
+double rt_strtod(const char *s, char **end);
 
 /* The boot arguments as a table: "key=value" words as strings, bare words
  * as true. Pushes it on (L)'s stack. */

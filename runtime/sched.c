@@ -4,9 +4,10 @@
  * A task is a full userdata ("task.Task") holding struct rt_task; its user
  * values are the coroutine and, once it has failed, its error message. While
  * a task is alive the registry holds it, so a task nobody references still
- * runs to its end. A waiting task sits on at most one wait queue and, when
- * it has a deadline, in a binary min-heap of deadlines; waking takes it off
- * both and appends it to the ready list.
+ * runs to its end. A waiting task sits on one wait queue (rt_wait), or on
+ * several (rt_wait_many: socket.select), through waiter nodes, and, when it
+ * has a deadline, in a binary min-heap of deadlines; waking takes it off
+ * all of them and appends it to the ready list.
  *
  * Blocking calls yield with a private token as the only value. Tasks are
  * resumed here, so a yield that reaches us without the token is a plain
@@ -27,8 +28,16 @@
 #define TASK_MT "task.Task"
 #define UV_THREAD 1
 #define UV_ERROR 2
+#define UV_OWNED 3 /* weak-keyed set of what the task owns */
 
 enum { TASK_NEW, TASK_READY, TASK_RUNNING, TASK_WAITING, TASK_DONE };
+
+/* A task's place in one wait queue. */
+struct rt_waiter {
+	struct rt_task *task;
+	struct rt_waitq *q;	/* NULL when on none */
+	struct rt_waiter *prev, *next;
+};
 
 struct rt_task {
 	lua_State *co;
@@ -39,8 +48,9 @@ struct rt_task {
 	int nres;		/* results on co's stack once done */
 	bool failed;
 	struct rt_task *rnext;	/* the ready list */
-	struct rt_waitq *wq;	/* the queue it waits on, if any */
-	struct rt_task *wprev, *wnext;
+	struct rt_waiter self;	/* its place in the queue of rt_wait */
+	struct rt_waiter *many;	/* rt_wait_many's places (malloc'd) */
+	size_t nmany;
 	uint64_t deadline;
 	size_t heap_idx;	/* in the deadline heap, or NO_HEAP */
 	struct rt_waitq joiners;
@@ -129,22 +139,47 @@ static void heap_remove(struct rt_task *t)
 
 /* ---- wait queues and the ready list */
 
-static void waitq_remove(struct rt_task *t)
+static void node_add(struct rt_waiter *w, struct rt_task *t,
+		     struct rt_waitq *q)
 {
-	struct rt_waitq *q = t->wq;
+	w->task = t;
+	w->q = q;
+	w->prev = q->tail;
+	w->next = NULL;
+	if (q->tail)
+		q->tail->next = w;
+	else
+		q->head = w;
+	q->tail = w;
+}
+
+static void node_remove(struct rt_waiter *w)
+{
+	struct rt_waitq *q = w->q;
 
 	if (!q)
 		return;
-	if (t->wprev)
-		t->wprev->wnext = t->wnext;
+	if (w->prev)
+		w->prev->next = w->next;
 	else
-		q->head = t->wnext;
-	if (t->wnext)
-		t->wnext->wprev = t->wprev;
+		q->head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
 	else
-		q->tail = t->wprev;
-	t->wq = NULL;
-	t->wprev = t->wnext = NULL;
+		q->tail = w->prev;
+	w->q = NULL;
+	w->prev = w->next = NULL;
+}
+
+/* Takes (t) off every queue it waits on. */
+static void waitq_remove(struct rt_task *t)
+{
+	node_remove(&t->self);
+	for (size_t i = 0; i < t->nmany; i++)
+		node_remove(&t->many[i]);
+	free(t->many);
+	t->many = NULL;
+	t->nmany = 0;
 }
 
 static void make_ready(struct rt_task *t)
@@ -160,16 +195,25 @@ static void make_ready(struct rt_task *t)
 	ready_tail = t;
 }
 
+/* A task waiting on several queues may not take what it was woken for
+ * (select only looks), so it does not count as the one: the wake goes on
+ * to the first task that waits on this queue alone. */
 void rt_wake_one(struct rt_waitq *q)
 {
-	if (q->head)
-		make_ready(q->head);
+	while (q->head) {
+		struct rt_task *t = q->head->task;
+		bool alone = t->many == NULL;
+
+		make_ready(t);
+		if (alone)
+			return;
+	}
 }
 
 void rt_wake_all(struct rt_waitq *q)
 {
 	while (q->head)
-		make_ready(q->head);
+		make_ready(q->head->task);
 }
 
 bool rt_waitq_empty(const struct rt_waitq *q)
@@ -210,35 +254,61 @@ uint64_t rt_check_deadline(lua_State *L, int idx)
 	return plat_monotonic_ns() + (uint64_t)(s * 1e9);
 }
 
-int rt_wait(lua_State *L, struct rt_waitq *q, uint64_t deadline_ns,
-	    intptr_t ctx, int (*k)(lua_State *, int, intptr_t))
+/* Raises the error of a blocking call where (L) cannot yield. */
+static int cannot_block(lua_State *L)
+{
+	return luaL_error(L, "cannot block here: %s",
+			  current ? "Lua cannot yield inside require, a "
+				    "metamethod, table.sort, a string.gsub "
+				    "callback or __gc"
+				  : "not in a task");
+}
+
+/* Puts the running task in the deadline heap (unless UINT64_MAX) and
+ * yields; its queues are set already. */
+static int suspend(lua_State *L, uint64_t deadline_ns, intptr_t ctx,
+		   int (*k)(lua_State *, int, intptr_t))
 {
 	struct rt_task *t = current;
 
-	if (!t || !lua_isyieldable(L))
-		return luaL_error(L, "cannot block here: %s",
-				  t ? "Lua cannot yield inside require, a "
-				      "metamethod, table.sort, a string.gsub "
-				      "callback or __gc"
-				    : "not in a task");
 	if (deadline_ns != UINT64_MAX) {
 		t->deadline = deadline_ns;
-		if (!heap_add(t))
+		if (!heap_add(t)) {
+			waitq_remove(t);
 			return luaL_error(L, "not enough memory");
-	}
-	if (q) {
-		t->wq = q;
-		t->wprev = q->tail;
-		t->wnext = NULL;
-		if (q->tail)
-			q->tail->wnext = t;
-		else
-			q->head = t;
-		q->tail = t;
+		}
 	}
 	t->state = TASK_WAITING;
 	lua_pushlightuserdata(L, &rt_wait_token);
 	return lua_yieldk(L, 1, ctx, k);
+}
+
+int rt_wait(lua_State *L, struct rt_waitq *q, uint64_t deadline_ns,
+	    intptr_t ctx, int (*k)(lua_State *, int, intptr_t))
+{
+	if (!current || !lua_isyieldable(L))
+		return cannot_block(L);
+	if (q)
+		node_add(&current->self, current, q);
+	return suspend(L, deadline_ns, ctx, k);
+}
+
+int rt_wait_many(lua_State *L, struct rt_waitq *const *qs, size_t n,
+		 uint64_t deadline_ns, intptr_t ctx,
+		 int (*k)(lua_State *, int, intptr_t))
+{
+	struct rt_task *t = current;
+
+	if (!t || !lua_isyieldable(L))
+		return cannot_block(L);
+	t->many = calloc(n ? n : 1, sizeof(*t->many));
+	if (!t->many)
+		return luaL_error(L, "not enough memory");
+	t->nmany = n;
+	for (size_t i = 0; i < n; i++)
+		if (qs[i])
+			node_add(&t->many[i], t, qs[i]);
+	return suspend(L, deadline_ns, ctx, k);
 }
 
 /* Undoes rt_wait for the running task, when the yield cannot reach the
@@ -260,7 +330,7 @@ void rt_spawn(lua_State *L, int nargs)
 	lua_State *co;
 
 	luaL_checktype(L, -nargs - 1, LUA_TFUNCTION);
-	t = lua_newuserdatauv(L, sizeof(*t), 2);
+	t = lua_newuserdatauv(L, sizeof(*t), 3);
 	memset(t, 0, sizeof(*t));
 	t->heap_idx = NO_HEAP;
 	t->id = next_id++;
@@ -276,6 +346,69 @@ void rt_spawn(lua_State *L, int nargs)
 	t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	live++;
 	make_ready(t);
+}
+
+void rt_own(lua_State *L, int idx, unsigned *owner)
+{
+	struct rt_task *t = current;
+
+	if (!t || *owner == t->id)
+		return;
+	*owner = t->id;
+	idx = lua_absindex(L, idx);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+	if (lua_getiuservalue(L, -1, UV_OWNED) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_getfield(L, LUA_REGISTRYINDEX, "lunik.weakkeys");
+		lua_setmetatable(L, -2);
+		lua_pushvalue(L, -1);
+		lua_setiuservalue(L, -3, UV_OWNED);
+	}
+	lua_pushvalue(L, idx);
+	lua_pushboolean(L, 1);
+	lua_rawset(L, -3);
+	lua_pop(L, 2);
+}
+
+static int abandon_one(lua_State *L)
+{
+	lua_call(L, 2, 0);
+	return 0;
+}
+
+/* Closes what failed task (t) still owned: each object's __abandon(obj,
+ * id) closes it if (t) is still its owner. An error there is logged. */
+static void abandon(struct rt_task *t)
+{
+	lua_State *L = main_L;
+	int owned;
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+	if (lua_getiuservalue(L, -1, UV_OWNED) != LUA_TTABLE) {
+		lua_pop(L, 2);
+		return;
+	}
+	owned = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, owned)) {
+		lua_pop(L, 1);
+		if (luaL_getmetafield(L, -1, "__abandon") != LUA_TNIL) {
+			lua_pushcfunction(L, abandon_one);
+			lua_insert(L, -2);
+			lua_pushvalue(L, -3);
+			lua_pushinteger(L, t->id);
+			if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+				fprintf(stderr, "lunik: closing what task %u "
+						"owned: %s\n", t->id,
+					lua_tostring(L, -1));
+				lua_pop(L, 1);
+			}
+		}
+	}
+	lua_pushnil(L);
+	lua_setiuservalue(L, owned - 1, UV_OWNED);
+	lua_pop(L, 2);
 }
 
 /* ---- running tasks */
@@ -319,6 +452,7 @@ static void fail(struct rt_task *t)
 	t->failed = true;
 	if (t->id == 1)
 		exit_status = 1;
+	abandon(t);
 }
 
 static void resume(struct rt_task *t)
@@ -428,6 +562,10 @@ static int m_tostring(lua_State *L)
 void sched_init(lua_State *L)
 {
 	main_L = L;
+	lua_newtable(L);
+	lua_pushliteral(L, "k");
+	lua_setfield(L, -2, "__mode");
+	lua_setfield(L, LUA_REGISTRYINDEX, "lunik.weakkeys");
 	luaL_newmetatable(L, TASK_MT);
 	lua_pushcfunction(L, m_tostring);
 	lua_setfield(L, -2, "__tostring");

@@ -72,19 +72,45 @@ local function text_line(level, msg, fields)
   return table.concat(parts, " ")
 end
 
+-- A string json.encode accepts: invalid UTF-8 bytes become \xNN.
+local function valid_utf8(s)
+  if utf8.len(s) then return s end
+  local out, i = {}, 1
+  while i <= #s do
+    local ok, n = pcall(utf8.codepoint, s, i)
+    local len = ok and #utf8.char(n) or 0
+    if ok and utf8.len(s:sub(i, i + len - 1)) then
+      out[#out + 1] = s:sub(i, i + len - 1)
+      i = i + len
+    else
+      out[#out + 1] = string.format("\\x%02X", s:byte(i))
+      i = i + 1
+    end
+  end
+  return table.concat(out)
+end
+
+-- Every field as something json.encode takes: a log call never raises
+-- because of what it is asked to log.
+local function json_value(v)
+  local t = type(v)
+  if t == "string" then return valid_utf8(v) end
+  if t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then return tostring(v) end
+    return v
+  end
+  if t == "boolean" or v == json.null then return v end
+  return valid_utf8(tostring(v))
+end
+
 local function json_line(level, msg, fields)
   json = json or require "json"
   local obj = {}
   if fields then
-    for k, v in pairs(fields) do
-      local t = type(v)
-      if t ~= "string" and t ~= "number" and t ~= "boolean" and v ~= json.null then
-        v = tostring(v)
-      end
-      obj[tostring(k)] = v
-    end
+    for k, v in pairs(fields) do obj[valid_utf8(tostring(k))] = json_value(v) end
   end
-  obj.ts, obj.level, obj.msg = timestamp(), NAMES[level]:lower(), tostring(msg)
+  obj.ts, obj.level, obj.msg = timestamp(), NAMES[level]:lower(),
+    valid_utf8(tostring(msg))
   return json.encode(obj)
 end
 

@@ -147,3 +147,28 @@ describe("kv over blk", function()
     assert.equal(150, db:stats().keys)
   end)
 end)
+
+describe("kv on a full disk", function()
+  it("says no space, changes nothing, and stays readable", function()
+    -- vdc: a 1 MiB scratch disk the test runner attaches for this
+    local db = assert(kv.open("vdc", { format = true }))
+    local value = string.rep("x", 64 * 1024)
+    local n, err = 0, nil
+    for i = 1, 100 do
+      local ok
+      ok, err = db:set("k" .. i, value)
+      if not ok then break end
+      n = i
+    end
+    assert.equal("no space", err)
+    assert.truthy(n > 0)
+    for i = 1, n do assert.equal(value, db:get("k" .. i)) end
+    assert.equal(nil, db:get("k" .. (n + 1)))
+    assert.same({ nil, "no space" }, { db:set("k" .. (n + 1), value) })
+    db:close()
+    db = assert(kv.open("vdc"))
+    assert.equal(n, db:stats().keys)
+    assert.truthy(db:delete("k1"))
+    db:close()
+  end)
+end)

@@ -277,3 +277,71 @@ describe("net names", function()
     assert.truthy(info.config == "none" or info.config == "dhcp" or info.config == "static")
   end)
 end)
+
+describe("net tcp windows", function()
+  it("receives a count far larger than the TCP window in one call", function()
+    local size = 3 * 1024 * 1024
+    local p = port()
+    local srv = assert(net.listen("127.0.0.1", p))
+    local sender = task.spawn(function()
+      local c = assert(srv:accept(5))
+      srv:close()
+      local sent = c:send(string.rep("w", size))
+      c:close()
+      return sent
+    end)
+    local c = assert(net.connect("127.0.0.1", p))
+    c:settimeout(20)
+    local data, err = c:receive(size)
+    assert.equal(nil, err)
+    assert.equal(size, #data)
+    assert.same({ true, size }, { sender:join(20) })
+    c:close()
+  end)
+
+  it("holds a slow reader's sender back instead of buffering without end", function()
+    local p = port()
+    local srv = assert(net.listen("127.0.0.1", p))
+    local progress = 0
+    local sender = task.spawn(function()
+      local c = assert(srv:accept(5))
+      srv:close()
+      c:settimeout(0.3)
+      local chunk = string.rep("s", 65536)
+      for _ = 1, 64 do
+        local ok = c:send(chunk)
+        if not ok then break end
+        progress = progress + 1
+      end
+      c:close()
+    end)
+    local c = assert(net.connect("127.0.0.1", p))
+    sender:join(10)
+    -- nothing was read: the sender got at most a few windows out
+    assert.truthy(progress < 8, "sent " .. progress .. " chunks to a reader that never read")
+    c:close()
+  end)
+end)
+
+describe("net ownership", function()
+  it("closes what a failed task owned, and not what it handed on", function()
+    local p = port()
+    local srv = assert(net.listen("127.0.0.1", p))
+    local kept, dropped
+    local t = task.spawn(function()
+      local a = assert(net.connect("127.0.0.1", p))
+      local b = assert(net.connect("127.0.0.1", p))
+      kept, dropped = a, b
+      -- a goes to another task, which uses it; b stays here
+      local user = task.spawn(function() a:settimeout(0); a:receive(1) end)
+      user:join()
+      error("the task fails", 0)
+    end)
+    assert.same({ nil, "the task fails" }, { t:join(5) })
+    local s1, s2 = srv:accept(5), srv:accept(5)
+    srv:close()
+    assert.same({ nil, "closed", "" }, { dropped:receive(1) })
+    assert.truthy(tostring(kept):find("127.0.0.1", 1, true), tostring(kept))
+    kept:close(); s1:close(); s2:close()
+  end)
+end)

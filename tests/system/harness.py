@@ -197,14 +197,16 @@ class Live:
             out = "".join(self.lines)
         return Result(self.proc.poll(), out, 0, time.monotonic() - self.t0)
 
-    def wait_for(self, pattern, timeout):
+    def wait_for(self, pattern, timeout, context=None):
         deadline = time.monotonic() + timeout
         with self.cv:
             while not any(re.search(pattern, l) for l in self.lines):
                 left = deadline - time.monotonic()
                 if self.eof or left <= 0:
-                    self.result().fail("expected output matching %r"
-                                       % pattern)
+                    self.result().fail("%sexpected output matching %r (%s)"
+                                       % (context + ": " if context else "",
+                                          pattern, "the guest ended" if self.eof
+                                          else "timed out after %gs" % timeout))
                 self.cv.wait(left)
 
     def finish(self, timeout):

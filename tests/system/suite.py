@@ -232,5 +232,6 @@ def test_in_guest_specs(ctx):
         f.truncate(1 << 20)
     r = ctx.lunik("test", os.path.join(ROOT, "tests", "lua"),
                   "--disk", os.path.join(disks, "vda.img") + ":64M",
-                  "--disk", ro + ":ro")
+                  "--disk", ro + ":ro",
+                  "--disk", os.path.join(disks, "small.img") + ":1M")
     r.expect_status(0).expect(r"^\d+ passed, 0 failed$").expect_not(r"^FAIL")

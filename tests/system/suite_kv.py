@@ -36,6 +36,7 @@ def test_kv_survives_kills(ctx):
     argv = [LUNIK, "run", image, "--" + ctx.accel, "--no-rng", "--net", "none",
             "--disk", disk + ":64M", "--timeout", "120"]
     acked, mid_compaction, kills = 0, 0, 0
+    history = []  # (kill, found, target, acked), for failure messages
     for k in range(KILLS):
         guest = Live(argv + ["--", "kvcrash=write", "compact=%d" % rng.choice((13, 29, 97))])
         try:
@@ -43,18 +44,20 @@ def test_kv_survives_kills(ctx):
             r = guest.result()
             found = last_number(r.out.splitlines(), r"^found (\d+)")
             if found < acked or found > acked + BATCH:
-                r.fail("kill %d: acknowledged up to %d, found %d after reboot"
-                       % (k, acked, found))
+                r.fail("kill %d: acknowledged up to %d, found %d after reboot "
+                       "(earlier kills: found, target, acked: %s)"
+                       % (k, acked, found, history[-5:]))
             # a random moment: after some acknowledgements, plus a little
-            target = found + rng.randint(0, 40)
-            guest.wait_for(r"^ack %d$" % target, 90)
+            target = found + rng.randint(1, 40)
+            guest.wait_for(r"^ack %d$" % target, 90,
+                           "kill %d: found %d, waiting for ack %d" % (k, found, target))
             time.sleep(rng.random() * 0.02)
         finally:
             guest.kill()
-        lines = guest.result().out.splitlines()
-        acked = last_number(lines, r"^ack (\d+)") or acked
-        if os.environ.get("KV_DEBUG"):
-            print("kill %d: found %d target %d acked %d lines %d" % (k, found, target, acked, len(lines)))
+        # whole lines only: a kill can cut "ack 1787" short to "ack 1"
+        lines = guest.result().out.split("\n")[:-1]
+        acked = last_number(lines, r"^ack (\d+)\r?$") or acked
+        history.append((k, found, target, acked))
         if lines and lines[-1].startswith("compacted"):
             mid_compaction += 1
         kills += 1
@@ -64,7 +67,5 @@ def test_kv_survives_kills(ctx):
     if r.status != 0 or not m:
         r.fail("the store did not verify after %d kills" % kills)
     last = int(m.group(1))
-    if os.environ.get("KV_DEBUG"):
-        print("kills %d, acked %d, verified %d, killed after a compaction %d" % (kills, acked, last, mid_compaction))
     if not acked <= last <= acked + BATCH:
         r.fail("acknowledged up to %d, verify found %d" % (acked, last))
