@@ -56,6 +56,11 @@ struct conn;
  * closed; misuse (not a net.tcp) raises. */
 struct conn *net_tcp_conn(lua_State *L, int idx);
 
+/* Gives up the task ownership (rt_own) of the "net.tcp" object at (idx):
+ * the layer that took it over is owned by tasks instead, and closes it
+ * when abandoned. */
+void net_tcp_disown(lua_State *L, int idx);
+
 /* Takes up to (len) received bytes into (buf): returns how many, 0 when
  * none has arrived yet (wait on net_conn_readers), or -1 when no more will
  * come (the peer closed, or an error: net_conn_error says which). */

@@ -905,6 +905,11 @@ struct conn *net_tcp_conn(lua_State *L, int idx)
 	return check_ud(L, idx)->c;
 }
 
+void net_tcp_disown(lua_State *L, int idx)
+{
+	check_ud(L, idx)->owner = 0; /* task ids start at 1 */
+}
+
 long net_conn_read(struct conn *c, void *buf, size_t len)
 {
 	size_t have = c->end - c->start;

@@ -59,6 +59,7 @@ struct tls_conn {
 	char *buf;		/* plaintext received, not taken: [start, end) */
 	size_t start, end, cap, scanned;
 	uint64_t timeout;	/* per call, ns; UINT64_MAX: none */
+	unsigned owner;		/* the task that used it last (rt_own) */
 	size_t wpending;	/* bytes of an interrupted write, still queued */
 	struct rt_waitq sendq;	/* senders waiting for the one sending */
 	char *peer;		/* client: "name:port", the session cache key */
@@ -93,8 +94,11 @@ int tls_sni_pick(void *p, mbedtls_ssl_context *ssl, const unsigned char *name,
 const char *tls_strerror(int ret, char *buf, size_t size);
 
 /* tls_conn.c: the connection at 1 with its TCP connection looked up (the
- * Lua object may have been closed meanwhile); misuse raises. */
+ * Lua object may have been closed meanwhile); misuse raises. tls_use
+ * also makes the running task its owner (rt_own), as a blocking call or
+ * close does: a task that fails closes what it used last. */
 struct tls_conn *tls_enter(lua_State *L);
+struct tls_conn *tls_use(lua_State *L);
 
 /* tls_conn.c: drives the handshake of (t) as far as it goes now. Returns
  * 0 once done, MBEDTLS_ERR_SSL_WANT_READ / _WANT_WRITE to wait, or -1

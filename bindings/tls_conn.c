@@ -73,6 +73,14 @@ struct tls_conn *tls_enter(lua_State *L)
 	return t;
 }
 
+struct tls_conn *tls_use(lua_State *L)
+{
+	struct tls_conn *t = tls_enter(L);
+
+	rt_own(L, 1, &t->owner);
+	return t;
+}
+
 int tls_wait(lua_State *L, struct tls_conn *t, int want, uint64_t deadline,
 	     lua_KFunction k)
 {
@@ -266,7 +274,7 @@ static int handshake_k(lua_State *L, int status, lua_KContext deadline)
 /* conn:handshake([timeout]) -> true */
 static int m_handshake(lua_State *L)
 {
-	struct tls_conn *t = tls_enter(L);
+	struct tls_conn *t = tls_use(L);
 	uint64_t d = lua_isnoneornil(L, 2) ? op_deadline(t->timeout)
 					   : rt_check_deadline(L, 2);
 
@@ -318,6 +326,16 @@ static int m_close(lua_State *L)
 	conn_close(L, tls_enter(L), 1);
 	lua_pushinteger(L, 1);
 	return 1;
+}
+
+/* __abandon(conn, task id): closes it if that failed task used it last */
+static int m_abandon(lua_State *L)
+{
+	struct tls_conn *t = tls_enter(L);
+
+	if (t->owner == (unsigned)luaL_checkinteger(L, 2))
+		conn_close(L, t, 1);
+	return 0;
 }
 
 /* ---- wrap and connect */
@@ -375,6 +393,8 @@ static int push_conn(lua_State *L, int tcp, int ctxi, const char *name)
 	t->setup = true;
 	lua_pushvalue(L, tcp); /* owned from here on, closed with the object */
 	lua_setiuservalue(L, -2, UV_TCP);
+	net_tcp_disown(L, tcp); /* tasks own the TLS object instead */
+	rt_own(L, -1, &t->owner);
 	mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
 	if (x->server)
 		return 1;
@@ -584,6 +604,8 @@ void tls_conn_open(lua_State *L)
 	lua_setfield(L, -2, "__gc");
 	lua_pushcfunction(L, m_close);
 	lua_setfield(L, -2, "__close");
+	lua_pushcfunction(L, m_abandon);
+	lua_setfield(L, -2, "__abandon");
 	lua_pushcfunction(L, m_tostring);
 	lua_setfield(L, -2, "__tostring");
 	lua_pop(L, 1);

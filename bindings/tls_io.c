@@ -206,7 +206,7 @@ static uint64_t op_deadline(uint64_t timeout)
 /* conn:receive([pattern [, prefix]]): "*l" (default), "*a" or a count */
 int tls_m_receive(lua_State *L)
 {
-	struct tls_conn *t = tls_enter(L);
+	struct tls_conn *t = tls_use(L);
 
 	lua_settop(L, 3);
 	if (lua_isnil(L, 2)) {
@@ -260,7 +260,7 @@ static int receiveany_k(lua_State *L, int status, lua_KContext deadline)
 /* conn:receiveany([max]): whatever has arrived, up to max bytes */
 int tls_m_receiveany(lua_State *L)
 {
-	struct tls_conn *t = tls_enter(L);
+	struct tls_conn *t = tls_use(L);
 	lua_Integer max = luaL_optinteger(L, 2, 65536);
 
 	luaL_argcheck(L, max > 0, 2, "max must be positive");
@@ -376,7 +376,7 @@ static int send_k(lua_State *L, int status, lua_KContext deadline)
 /* conn:send(data [, i [, j]]) -> index of the last byte sent */
 int tls_m_send(lua_State *L)
 {
-	struct tls_conn *t = tls_enter(L);
+	struct tls_conn *t = tls_use(L);
 	size_t len;
 	lua_Integer i, j;
 

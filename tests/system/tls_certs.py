@@ -15,6 +15,7 @@ unless said):
   stranger    signed by other-ca: localhost
   bundle.pem  the "system" CA bundle of the spec image: ca then other
               certificates, as a distribution's bundle holds many
+  server.der, server-key.der   server's certificate and key in DER
 Leaf certificates are valid from a day ago for 30 days, so the files are
 remade for each test run rather than kept.
 """
@@ -123,8 +124,12 @@ def make(out):
         for n in ("other-ca", "ca"):
             with open(os.path.join(out, n + ".pem")) as c:
                 f.write(c.read())
+    run(["openssl", "x509", "-in", "server.pem", "-outform", "DER",
+         "-out", "server.der"], out)
+    run(["openssl", "pkey", "-in", "server.key", "-outform", "DER",
+         "-out", "server-key.der"], out)
     for fname in os.listdir(out):  # openssl ca's bookkeeping
-        if not fname.endswith((".pem", ".key")) or fname[0].isdigit():
+        if not fname.endswith((".pem", ".key", ".der")) or fname[0].isdigit():
             os.unlink(os.path.join(out, fname))
     return out
 
