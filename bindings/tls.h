@@ -95,8 +95,8 @@ const char *tls_strerror(int ret, char *buf, size_t size);
 
 /* tls_conn.c: the connection at 1 with its TCP connection looked up (the
  * Lua object may have been closed meanwhile); misuse raises. tls_use
- * also makes the running task its owner (rt_own), as a blocking call or
- * close does: a task that fails closes what it used last. */
+ * also makes the running task its owner (rt_own), as each blocking call
+ * does: a task that fails closes what it used last. */
 struct tls_conn *tls_enter(lua_State *L);
 struct tls_conn *tls_use(lua_State *L);
 

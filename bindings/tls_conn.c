@@ -357,7 +357,6 @@ static bool set_peer(lua_State *L, struct tls_conn *t, int tcp,
 					   : lua_tostring(L, -2);
 	lua_pushfstring(L, "%s:%s", name, lua_tostring(L, -1));
 	t->peer = strdup(lua_tostring(L, -1));
-	lua_pop(L, 3);
 	if (!t->peer)
 		luaL_error(L, "not enough memory");
 	/* SNI and the name the certificate must carry; without verification
@@ -365,6 +364,7 @@ static bool set_peer(lua_State *L, struct tls_conn *t, int tcp,
 	if (t->ctx->verify || !net_parse_addr(name, &(ip_addr_t){ 0 }))
 		if (mbedtls_ssl_set_hostname(&t->ssl, name) != 0)
 			luaL_error(L, "bad server name '%s'", name);
+	lua_pop(L, 3); /* (name) may be one of them: used up first */
 	return true;
 }
 

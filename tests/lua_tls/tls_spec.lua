@@ -236,6 +236,15 @@ describe("tls connections", function()
     assert.equal("tls connection (closed)", tostring(c))
   end)
 
+  it("closes with a <close> variable, with close_notify", function()
+    local p, t = serve_once(server_ctx, function(c) return c:receive("*a") end)
+    do
+      local c <close> = assert(connect(p))
+      assert.truthy(c:send("last words"))
+    end
+    assert.same({ true, "last words" }, { t:join(20) })
+  end)
+
   it("wrapping a closed connection fails", function()
     local p = serve_once(server_ctx, function(c) c:handshake(1) end)
     local raw = assert(net.connect("127.0.0.1", p))
