@@ -56,6 +56,11 @@ struct conn;
  * closed; misuse (not a net.tcp) raises. */
 struct conn *net_tcp_conn(lua_State *L, int idx);
 
+/* Gives up the task ownership (rt_own) of the "net.tcp" object at (idx):
+ * the layer that took it over is owned by tasks instead, and closes it
+ * when abandoned. */
+void net_tcp_disown(lua_State *L, int idx);
+
 /* Takes up to (len) received bytes into (buf): returns how many, 0 when
  * none has arrived yet (wait on net_conn_readers), or -1 when no more will
  * come (the peer closed, or an error: net_conn_error says which). */
@@ -65,6 +70,11 @@ long net_conn_read(struct conn *c, void *buf, size_t len);
  * returns how many were taken, 0 when the send buffer is full (wait on
  * net_conn_writers), or -1 when the connection is gone. */
 long net_conn_write(struct conn *c, const void *buf, size_t len);
+
+/* Whether a writer that got 0 from net_conn_write will be woken on
+ * net_conn_writers: false when lwIP was out of memory with nothing in
+ * flight, so no acknowledgement will come (retry after a short while). */
+bool net_conn_write_wakes(const struct conn *c);
 
 /* The queues a reader or writer of (c) waits on; why (c) is finished
  * ("closed", "connection reset", ...). */

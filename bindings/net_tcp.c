@@ -905,6 +905,11 @@ struct conn *net_tcp_conn(lua_State *L, int idx)
 	return check_ud(L, idx)->c;
 }
 
+void net_tcp_disown(lua_State *L, int idx)
+{
+	check_ud(L, idx)->owner = 0; /* task ids start at 1 */
+}
+
 long net_conn_read(struct conn *c, void *buf, size_t len)
 {
 	size_t have = c->end - c->start;
@@ -938,6 +943,11 @@ long net_conn_write(struct conn *c, const void *buf, size_t len)
 		return -1;
 	tcp_output(c->pcb);
 	return (long)len;
+}
+
+bool net_conn_write_wakes(const struct conn *c)
+{
+	return !c->pcb || c->pcb->unsent || c->pcb->unacked;
 }
 
 struct rt_waitq *net_conn_readers(struct conn *c)

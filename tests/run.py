@@ -29,6 +29,7 @@ import suite_kv  # noqa: E402,F401  (kv against power cuts)
 import suite_http  # noqa: E402,F401  (the HTTP server from the host)
 import suite_net  # noqa: E402,F401  (the network from the host)
 import suite_crypto  # noqa: E402,F401  (mbedTLS and the crypto module)
+import suite_tls  # noqa: E402,F401  (the tls module, against openssl)
 import suite_compat  # noqa: E402,F401  (LuaSocket, lua-resty-redis, bundling)
 
 class Tally:

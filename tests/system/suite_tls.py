@@ -1,0 +1,327 @@
+"""suite_tls.py -- system tests of the tls module: the in-guest specs
+(tests/lua_tls), a guest TLS echo server driven by the host's openssl and
+Python's ssl through `lunik run -p` forwards on 127.0.0.1, and a guest
+client fetching from a host `openssl s_server` through QEMU's gateway.
+
+Certificates are made by tls_certs.py with the host's openssl for each
+run; nothing secret is committed.
+"""
+
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+import tls_certs
+from harness import (APPS, BUILD, LUNIK, ROOT, Failure, Live, Result,
+                     free_port, run_cmd, test)
+
+TEST_ENTRY = "stdlib/lunik/test_main.lua"
+_certs = []
+
+
+def certs():
+    """The folder of this run's test certificates (made once per run)."""
+    if not _certs:
+        _certs.append(tls_certs.make(os.path.join(BUILD, "tls-certs")))
+    return _certs[0]
+
+
+def cert(name):
+    return os.path.join(certs(), name)
+
+
+def app_with_certs(files):
+    """A temp app folder: files {name: source path} and certs/."""
+    tmp = tempfile.mkdtemp(prefix="lunik-tls-")
+    for name, src in files.items():
+        shutil.copy(src, os.path.join(tmp, name))
+    shutil.copytree(certs(), os.path.join(tmp, "certs"))
+    return tmp
+
+
+def build_image(name, files, entry=None, bundle=None):
+    app = app_with_certs(files)
+    image = os.path.join(BUILD, name + ".elf")
+    argv = [LUNIK, "build", "-q", app, "-o", image]
+    if entry:
+        argv += ["--entry", entry]
+    if bundle:
+        argv += ["--ca-bundle", bundle]
+    try:
+        rc, out, _, _ = run_cmd(argv)
+    finally:
+        shutil.rmtree(app)
+    if rc != 0:
+        raise Failure("lunik build %s failed:\n%s" % (name, out))
+    return image
+
+
+def timeout_for(ctx):
+    return 30 if ctx.accel == "kvm" else 90
+
+
+@test
+def test_tls_specs(ctx):
+    """tests/lua_tls: client and server in one guest, over its loopback,
+    with the test CA packed as the image's "system" bundle."""
+    spec_dir = os.path.join(ROOT, "tests", "lua_tls")
+    files = {f: os.path.join(spec_dir, f) for f in os.listdir(spec_dir)
+             if f.endswith(".lua")}
+    image = build_image("tls-specs", files, TEST_ENTRY, cert("bundle.pem"))
+    t = timeout_for(ctx)
+    r = Result(*run_cmd([LUNIK, "run", image, "--" + ctx.accel,
+                         "--timeout", str(t)], t + 30))
+    r.expect_status(0).expect(r"^\d+ passed, 0 failed$").expect_not(r"^FAIL")
+
+
+class EchoGuest:
+    """The tls_echo app booted with a forward from a free host port."""
+
+    def __init__(self, ctx, hs=5):
+        self.port = free_port(socket.SOCK_STREAM)
+        image = build_image("tls-echo", {
+            "main.lua": os.path.join(APPS, "tls_echo", "main.lua")})
+        self.timeout = timeout_for(ctx)
+        self.live = Live([LUNIK, "run", image, "--" + ctx.accel,
+                          "--timeout", str(self.timeout),
+                          "-p", "%d:8443" % self.port, "--",
+                          "port=8443", "hs=%g" % hs])
+
+    def __enter__(self):
+        try:
+            self.live.wait_for(r"^tls_echo: ready", self.timeout)
+        except BaseException:
+            self.live.kill()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.live.kill()
+
+    def fail(self, why):
+        self.live.result().fail(why)
+
+    def wait_for(self, pattern, timeout=None):
+        self.live.wait_for(pattern, timeout or self.timeout)
+
+    def count(self, pattern):
+        return len(re.findall(pattern, self.live.result().out, re.M))
+
+
+def s_client(port, *opts, stdin=b"hello\nbye\n", timeout=60):
+    """Runs openssl s_client against the guest; returns (rc, output)."""
+    argv = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port,
+            "-servername", "localhost", "-CAfile", cert("ca.pem"),
+            "-verify_return_error", "-ign_eof"] + list(opts)
+    r = subprocess.run(argv, input=stdin, capture_output=True,
+                       timeout=timeout)
+    return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
+
+
+@test
+def test_tls_openssl_client(ctx):
+    """openssl s_client negotiates TLS 1.2, ECDHE and an AEAD suite with a
+    verified certificate and ALPN, resumes with the session ticket it got,
+    and is refused TLS 1.0, 1.1 and a CBC suite."""
+    sess = os.path.join(BUILD, "tls-s_client.sess")
+    if os.path.exists(sess):
+        os.unlink(sess)
+    with EchoGuest(ctx) as g:
+        rc, out = s_client(g.port, "-alpn", "echo/1", "-sess_out", sess)
+        if rc != 0:
+            g.fail("s_client failed (%d):\n%s" % (rc, out))
+        for p in (r"Protocol\s*: TLSv1\.2",
+                  r"Cipher\s*: ECDHE-(ECDSA|RSA)-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)",
+                  r"Verify return code: 0 \(ok\)",
+                  r"ALPN protocol: echo/1", r"^hello$", r"^bye$", r"^New, "):
+            if not re.search(p, out, re.M):
+                g.fail("s_client output lacks %r:\n%s" % (p, out))
+        g.wait_for(r"^conn 1: TLSv1\.2 TLS-ECDHE-\S+ reused=false "
+                   r"alpn=echo/1 sni=localhost$")
+        g.wait_for(r"^conn 1: bye$")
+        rc, out = s_client(g.port, "-sess_in", sess)
+        if rc != 0 or not re.search(r"^Reused, TLSv1\.2", out, re.M):
+            g.fail("s_client -sess_in did not resume (%d):\n%s" % (rc, out))
+        g.wait_for(r"^conn 2: TLSv1\.2 \S+ reused=true")
+        refusals = [
+            (("-tls1", "-cipher", "DEFAULT@SECLEVEL=0"),
+             "unsupported protocol version (TLS 1.2 only)"),
+            (("-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"),
+             "unsupported protocol version (TLS 1.2 only)"),
+            (("-tls1_2", "-cipher",
+              "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA:"
+              "ECDHE-RSA-AES128-SHA256:AES128-SHA256"),
+             "no cipher suite in common"),
+        ]
+        for i, (opts, why) in enumerate(refusals, 3):
+            rc, out = s_client(g.port, *opts)
+            if rc == 0 or re.search(r"Cipher is ECDHE|^hello$", out, re.M):
+                g.fail("s_client %s was not refused:\n%s" % (" ".join(opts), out))
+            g.wait_for(r"^conn %d: handshake: handshake failed: %s$"
+                       % (i, re.escape(why)))
+
+
+def client_hello():
+    """The bytes of a real TLS 1.2 ClientHello, from Python's ssl."""
+    c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    c.check_hostname = False
+    c.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    s = c.wrap_bio(inc, out, server_hostname="localhost")
+    try:
+        s.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def echo_once(port, line, timeout):
+    """A verified TLS 1.2 client from Python: line in, line out."""
+    c = ssl.create_default_context(cafile=cert("ca.pem"))
+    c.maximum_version = ssl.TLSVersion.TLSv1_2
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        with c.wrap_socket(s, server_hostname="localhost") as t:
+            t.sendall(line + b"\n")
+            got = b""
+            while not got.endswith(b"\n"):
+                chunk = t.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+            return got
+
+
+@test
+def test_tls_bad_clients(ctx):
+    """Garbage, a truncated ClientHello and a client that stalls after
+    connecting each cost only their own connection: a good client is
+    served meanwhile, and the stalled ones time out on their own."""
+    with EchoGuest(ctx, hs=4) as g:
+        socks = []
+        try:
+            garbage = socket.create_connection(("127.0.0.1", g.port), 10)
+            garbage.sendall(b"\x16\x03\x03\x00\x10" + b"\xff" * 16 +
+                            b"GARBAGE" * 64)
+            socks.append(garbage)
+            g.wait_for(r"^conn 1: handshake: handshake failed: ")
+            half = client_hello()
+            cut = socket.create_connection(("127.0.0.1", g.port), 10)
+            cut.sendall(half[:len(half) // 2])
+            socks.append(cut)
+            stall = socket.create_connection(("127.0.0.1", g.port), 10)
+            socks.append(stall)
+            time.sleep(0.5)
+            t0 = time.monotonic()
+            got = echo_once(g.port, b"still served", 30)
+            took = time.monotonic() - t0
+            if got != b"still served\n":
+                g.fail("the good client got %r" % got)
+            if g.count(r"handshake: timeout$"):
+                g.fail("the stalled clients timed out before the good one "
+                       "was served (%.1f s)" % took)
+            g.wait_for(r"^conn 4: TLSv1\.2 ")
+            # each stalled one ends alone, at its own handshake timeout
+            g.wait_for(r"^conn 2: handshake: timeout$", 30)
+            g.wait_for(r"^conn 3: handshake: timeout$", 30)
+            garbage.settimeout(10)
+            try:
+                rest = garbage.recv(4096)
+                while rest:
+                    rest = garbage.recv(4096)
+            except ConnectionResetError:
+                pass
+            # and the server still serves
+            if echo_once(g.port, b"after", 30) != b"after\n":
+                g.fail("no echo after the bad clients")
+        finally:
+            for s in socks:
+                s.close()
+
+
+@test
+def test_tls_guest_client(ctx):
+    """A guest client (tls.connect) fetches from a host openssl s_server
+    through QEMU's gateway, verifying its certificate, and refuses a
+    wrong name and an unknown CA."""
+    port = free_port(socket.SOCK_STREAM)
+    server = subprocess.Popen(
+        ["openssl", "s_server", "-accept", "127.0.0.1:%d" % port,
+         "-cert", cert("server.pem"), "-key", cert("server.key"), "-www"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:  # until s_server listens
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise Failure("openssl s_server did not start")
+                time.sleep(0.1)
+        image = build_image("tls-fetch", {
+            "main.lua": os.path.join(APPS, "tls_fetch", "main.lua")})
+        t = timeout_for(ctx)
+        r = Result(*run_cmd([LUNIK, "run", image, "--" + ctx.accel,
+                             "--timeout", str(t), "--", "port=%d" % port],
+                            t + 30))
+    finally:
+        server.kill()
+        server.wait()
+        server.stdout.close()
+    r.expect_status(0).expect(
+        r'^system ca: ca = "system": this image has no CA bundle',
+        r"^fetch: TLS-ECDHE-ECDSA-WITH-\S+ TLSv1\.2$",
+        r"^fetch status: HTTP/1\.0 200 ok$",
+        r"^wrong name: certificate verify failed: CN mismatch$",
+        r"^wrong ca: certificate verify failed: not trusted$",
+        r"^done$")
+
+
+def s_time(port, mode, seconds):
+    """Handshakes per second of `openssl s_time` (-new or -reuse)."""
+    r = subprocess.run(["openssl", "s_time", "-connect",
+                        "127.0.0.1:%d" % port, mode, "-time", str(seconds)],
+                       capture_output=True, text=True, timeout=seconds + 60)
+    m = re.search(r"(\d+) connections in (\d+) real seconds", r.stdout)
+    if not m:
+        raise Failure("s_time %s printed no figures:\n%s%s"
+                      % (mode, r.stdout, r.stderr))
+    return int(m.group(1)) / max(1, int(m.group(2))), r.stdout
+
+
+@test
+def test_tls_handshake_rate(ctx):
+    """Full and resumed handshakes per second of the guest server, from
+    openssl s_time (figures printed); resumption must be the cheaper."""
+    with EchoGuest(ctx) as g:
+        full, out_full = s_time(g.port, "-new", 3)
+        resumed, out_resumed = s_time(g.port, "-reuse", 3)
+    print("     tls handshakes/s [%s]: %.0f full, %.0f resumed"
+          % (ctx.accel, full, resumed), flush=True)
+    if full < 2:
+        raise Failure("only %.1f full handshakes/s:\n%s" % (full, out_full))
+    if resumed <= full:
+        raise Failure("resumed handshakes (%.1f/s) are no faster than full "
+                      "ones (%.1f/s):\n%s" % (resumed, full, out_resumed))
+
+
+@test
+def test_tls_no_entropy(ctx):
+    """Without an entropy source (TCG's qemu64 has no RDRAND; --no-rng
+    leaves out virtio-rng) no context is made, with rt_random's reason."""
+    if ctx.accel != "tcg":
+        return  # KVM's CPU has RDRAND: there is always a source
+    image = build_image("tls-echo", {
+        "main.lua": os.path.join(APPS, "tls_echo", "main.lua")})
+    t = timeout_for(ctx)
+    r = Result(*run_cmd([LUNIK, "run", image, "--tcg", "--no-rng",
+                         "--timeout", str(t)], t + 30))
+    r.expect_status(1).expect(
+        r"^lunik: main\.lua:\d+: no entropy source: the machine has no "
+        r"RDSEED/RDRAND and no virtio-rng device$").expect_not(r"ready")
