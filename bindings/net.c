@@ -268,6 +268,8 @@ static int m_stats(lua_State *L)
 	F(tx_delayed);
 	F(tx_dropped);
 	F(time_wait_freed);
+	F(loop_packets);
+	F(loop_acks_dropped);
 	F(time_wait);
 	F(tx_queue);
 #undef F

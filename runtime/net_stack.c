@@ -21,8 +21,11 @@
 #include <lwip/dns.h>
 #include <lwip/etharp.h>
 #include <lwip/init.h>
+#include <lwip/ip.h>
 #include <lwip/netif.h>
 #include <lwip/priv/tcp_priv.h>
+#include <lwip/prot/ip.h>
+#include <lwip/prot/tcp.h>
 #include <lwip/tcp.h>
 #include <lwip/timeouts.h>
 #include <netif/ethernet.h>
@@ -187,6 +190,142 @@ static void cap_time_wait(void)
 	}
 }
 
+/* Two of our own pcbs talking over the loopback can ACK each other
+ * without end, which a Linux peer never lets happen (its
+ * tcp_invalid_ratelimit). Two ways, both when windows are full (two tasks
+ * sending to each other over 127.0.0.1, neither reading):
+ * - lwIP 2.1.3's tcp_receive tests an empty segment's seqno against
+ *   [rcv_nxt, rcv_nxt + rcv_wnd - 1], empty when the window is zero, so it
+ *   answers an acceptable pure ACK at rcv_nxt (RFC 9293 3.10.7.4) with an
+ *   ACK: that segment is delivered with a window of one for its duration;
+ * - after zero-window probes both ways, each side's pure ACKs carry a
+ *   sequence number past the other's window, and each is answered (rightly,
+ *   by RFC 9293) with an ACK just like it: an ACK identical to the last one
+ *   of its flow within LOOP_ACK_NS is dropped, as Linux rate-limits them.
+ * Window updates and new acknowledgements differ, so they always pass. */
+#define LOOP_ACK_NS 500000000ull
+#define LOOP_FLOWS 16
+
+static struct loop_ack {
+	uint16_t sport, dport;
+	uint32_t seq, ack, wnd;
+	uint64_t at;
+} loop_acks[LOOP_FLOWS];
+
+struct tcp_seg_view {
+	uint16_t sport, dport;
+	uint32_t seq, ack, wnd;
+};
+
+/* Whether (p) is an empty pure ACK over TCP; fills (v). */
+static bool pure_ack(struct pbuf *p, struct tcp_seg_view *v)
+{
+	const uint8_t *ip = p->payload, *t;
+	unsigned ihl, thl;
+
+	if (p->len < 40 || (ip[0] >> 4) != 4 || ip[9] != IP_PROTO_TCP)
+		return false;
+	ihl = (ip[0] & 15u) * 4;
+	if (p->len < ihl + 20)
+		return false;
+	t = ip + ihl;
+	thl = (t[12] >> 4) * 4u;
+	if ((t[13] & 0x3f) != TCP_ACK || p->tot_len != ihl + thl)
+		return false;
+	v->sport = (uint16_t)(t[0] << 8 | t[1]);
+	v->dport = (uint16_t)(t[2] << 8 | t[3]);
+	v->seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | t[6] << 8 | t[7];
+	v->ack = (uint32_t)t[8] << 24 | (uint32_t)t[9] << 16 | t[10] << 8 | t[11];
+	v->wnd = (uint32_t)(t[14] << 8 | t[15]);
+	return true;
+}
+
+/* Whether the ACK (v) repeats its flow's last one too soon (and notes it). */
+static bool repeated_ack(const struct tcp_seg_view *v, uint64_t now)
+{
+	struct loop_ack *slot = &loop_acks[0];
+
+	for (int i = 0; i < LOOP_FLOWS; i++) {
+		struct loop_ack *a = &loop_acks[i];
+
+		if (a->sport == v->sport && a->dport == v->dport) {
+			if (a->seq == v->seq && a->ack == v->ack &&
+			    a->wnd == v->wnd && now - a->at < LOOP_ACK_NS)
+				return true;
+			slot = a;
+			break;
+		}
+		if (a->at < slot->at)
+			slot = a;
+	}
+	*slot = (struct loop_ack){ v->sport, v->dport, v->seq, v->ack, v->wnd,
+				   now };
+	return false;
+}
+
+/* The pcb the pure ACK (v) goes to if it is acceptable at a zero window. */
+static struct tcp_pcb *zero_window_ack(const struct tcp_seg_view *v)
+{
+	for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb; pcb = pcb->next)
+		if (pcb->local_port == v->dport && pcb->remote_port == v->sport &&
+		    ip_addr_isloopback(&pcb->local_ip) && pcb->rcv_wnd == 0 &&
+		    pcb->rcv_nxt == v->seq)
+			return pcb;
+	return NULL;
+}
+
+/* Whether (pcb) is still an active pcb (the segment may have closed it). */
+static bool tcp_pcb_alive(const struct tcp_pcb *pcb)
+{
+	for (struct tcp_pcb *q = tcp_active_pcbs; q; q = q->next)
+		if (q == pcb)
+			return true;
+	return false;
+}
+
+static void poll_loopback(void)
+{
+	uint64_t now = plat_monotonic_ns();
+	struct netif *n;
+
+	NETIF_FOREACH(n) {
+		struct pbuf *p = n->loop_first, *last = n->loop_last;
+		struct tcp_pcb *pcb;
+		struct tcp_seg_view v;
+
+		if (!p)
+			continue;
+		n->loop_first = n->loop_last = NULL;
+		while (p) {
+			struct pbuf *end = p, *next;
+
+			while (end->len != end->tot_len) /* a chained packet */
+				end = end->next;
+			next = end == last ? NULL : end->next;
+			end->next = NULL;
+			p->if_idx = netif_get_index(n);
+			stats.loop_packets++;
+			pcb = NULL;
+			if (pure_ack(p, &v)) {
+				if (repeated_ack(&v, now)) {
+					stats.loop_acks_dropped++;
+					pbuf_free(p);
+					p = next;
+					continue;
+				}
+				pcb = zero_window_ack(&v);
+			}
+			if (pcb) /* a window of one byte for this segment only */
+				pcb->rcv_wnd = 1;
+			if (ip_input(p, n) != ERR_OK)
+				pbuf_free(p);
+			if (pcb && tcp_pcb_alive(pcb) && pcb->rcv_wnd == 1)
+				pcb->rcv_wnd = 0;
+			p = next;
+		}
+	}
+}
+
 void net_poll(void)
 {
 	uint64_t now = plat_monotonic_ns();
@@ -195,7 +334,7 @@ void net_poll(void)
 		flush_txq();
 		receive_frames();
 	}
-	netif_poll_all();
+	poll_loopback();
 	sys_check_timeouts();
 	if (now >= next_tw_check) {
 		next_tw_check = now + TW_CHECK_NS;

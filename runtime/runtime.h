@@ -159,6 +159,8 @@ struct net_stats {
 	uint64_t tx_delayed;	 /* frames that waited for room in the device */
 	uint64_t tx_dropped;	 /* frames dropped: the wait queue was full */
 	uint64_t time_wait_freed; /* TIME_WAIT pcbs freed early (the cap) */
+	uint64_t loop_packets;	 /* delivered over the loopback */
+	uint64_t loop_acks_dropped; /* repeated ACKs between our own pcbs */
 	unsigned time_wait;	 /* TIME_WAIT pcbs now */
 	unsigned tx_queue;	 /* frames waiting for the device now */
 };
