@@ -456,7 +456,14 @@ function M.listen(app, port, opts)
         server.active = server.active + 1
         task.spawn(function()
           local c = conn
-          if wrap then c = wrap(conn) end
+          if wrap then
+            c = wrap(conn)
+            if not c then -- closed before it could be wrapped
+              conn:close()
+              server.active = server.active - 1
+              return
+            end
+          end
           local ok, e = pcall(serve_connection, app, c, o, server)
           server.active = server.active - 1
           if not ok then

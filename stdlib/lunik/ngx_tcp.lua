@@ -89,7 +89,7 @@ local CONNECT, SEND, READ = 1, 2, 3
 
 local function close(self)
   if self._sock then self._sock:close() end
-  self._sock, self._buf = nil, ""
+  self._sock, self._buf, self._tls = nil, "", nil
 end
 
 -- Fails a call: nil, err [, partial]; errors other than a read timeout
@@ -123,7 +123,7 @@ function methods:connect(host, port, opts)
   self._pool, self._pool_size = name, floor(size)
   local e = pool_take(name)
   if e then
-    self._sock, self._reused = e.sock, e.reused + 1
+    self._sock, self._reused, self._tls = e.sock, e.reused + 1, e.tls
     return 1
   end
   local sock, err = net.connect(host, port, self._timeouts[CONNECT])
@@ -343,7 +343,8 @@ function methods:setkeepalive(idle_ms, size)
   if size < 1 then error("bad argument #2 to 'setkeepalive' (bad pool size)", 2) end
   self._sock = nil
   pool_put(self._pool, size, { sock = sock, reused = self._reused, at = now(),
-                               max_idle = idle })
+                               max_idle = idle, tls = self._tls })
+  self._tls = nil
   return 1
 end
 
@@ -375,10 +376,54 @@ function methods:setoption(name, value)
     tostring(name) .. ")", 2)
 end
 
--- sock:sslhandshake(...): TLS is not in lunik's images yet
-function methods:sslhandshake()
-  if not self._sock then return nil, "closed" end
-  return nil, "ssl not available"
+-- Client contexts for sslhandshake: verifying against the image's CA
+-- bundle (lunik build --ca-bundle), or not verifying. Made on first use.
+local tls_ctx = {}
+local function client_ctx(verify)
+  local key = verify and "verify" or "none"
+  if not tls_ctx[key] then
+    local tls = require "tls"
+    local ctx, err
+    if verify then
+      ctx, err = tls.client { ca = "system" }
+    else
+      ctx, err = tls.client { verify = false }
+    end
+    if not ctx then return nil, err end
+    tls_ctx[key] = ctx
+  end
+  return tls_ctx[key]
+end
+
+-- sock:sslhandshake([reused_session [, server_name [, ssl_verify]]])
+-- -> session | true when reused_session is false, or nil, err. As in
+-- ngx_lua, the server is verified only with ssl_verify true (here against
+-- the image's CA bundle); server_name goes out as SNI and is what the
+-- certificate must match. Sessions are resumed by the tls binding itself
+-- (per host and port), so reused_session is accepted and not needed. A
+-- connection from the keep-alive pool that is TLS already answers at once.
+function methods:sslhandshake(reused_session, server_name, ssl_verify)
+  local sock = self._sock
+  if not sock then return nil, "closed" end
+  if not self._tls then
+    local ctx, err = client_ctx(ssl_verify)
+    if not ctx then return nil, err end
+    local tls = require "tls"
+    local conn
+    conn, err = tls.wrap(sock, ctx, server_name)
+    if not conn then self:close(); return nil, err end
+    conn:settimeout(self._timeouts[CONNECT])
+    local ok
+    ok, err = conn:handshake()
+    if not ok then
+      self._sock = conn
+      self:close()
+      return nil, err
+    end
+    self._sock, self._tls = conn, true
+  end
+  if reused_session == false then return true end
+  return { server_name = server_name } -- a session token for the caller
 end
 
 return M

@@ -467,3 +467,50 @@ describe("tls ownership", function()
     assert.equal(nil, got[2]) -- closed by the failure, with close_notify
   end)
 end)
+
+describe("ngx cosockets over TLS", function()
+  it("sslhandshake verifies, talks, and pools TLS connections", function()
+    local ngx = require "ngx"
+    local p = port()
+    local srv = assert(net.listen("127.0.0.1", p))
+    local server = task.spawn(function()
+      local c = assert(srv:accept(10))
+      srv:close()
+      local tc = assert(tls.wrap(c, server_ctx))
+      tc:settimeout(20)
+      while true do -- until the client closes the pooled connection
+        local line = tc:receive()
+        if not line then break end
+        tc:send("echo " .. line .. "\n")
+      end
+      tc:close()
+    end)
+    for i = 1, 2 do
+      local sock = ngx.socket.tcp()
+      sock:settimeout(20000)
+      assert(sock:connect("127.0.0.1", p))
+      local session, err = sock:sslhandshake(nil, "localhost", true)
+      assert.truthy(session, err)
+      assert(sock:send("hello " .. i .. "\n"))
+      assert.equal("echo hello " .. i, sock:receive())
+      assert.equal(i - 1, sock:getreusedtimes())
+      assert(sock:setkeepalive())
+    end
+    local last = ngx.socket.tcp()
+    assert(last:connect("127.0.0.1", p))
+    assert.equal(2, last:getreusedtimes())
+    assert.truthy(last:sslhandshake(false, "localhost", true)) -- TLS already
+    last:close()
+    server:join(20)
+    -- a server whose certificate has expired
+    local p2, t2 = serve_once(assert(tls.server{ cert = cert("expired"), key = key("expired") }),
+      function(tc) return tc:receive() end)
+    local sock = ngx.socket.tcp()
+    sock:settimeout(20000)
+    assert(sock:connect("127.0.0.1", p2))
+    local ok, err = sock:sslhandshake(nil, "localhost", true)
+    assert.equal(nil, ok)
+    assert.truthy(err:find("certificate verify failed", 1, true), err)
+    t2:join(20)
+  end)
+end)

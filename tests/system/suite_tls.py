@@ -325,3 +325,57 @@ def test_tls_no_entropy(ctx):
     r.expect_status(1).expect(
         r"^lunik: main\.lua:\d+: no entropy source: the machine has no "
         r"RDSEED/RDRAND and no virtio-rng device$").expect_not(r"ready")
+
+
+@test
+def test_tls_examples_https(ctx):
+    """examples/https as its README says: certificates from make-cert.sh,
+    the API's modules bundled with --lua-path, curl --cacert."""
+    app = tempfile.mkdtemp(prefix="lunik-https-")
+    try:
+        shutil.copytree(os.path.join(ROOT, "examples", "https"), app,
+                        dirs_exist_ok=True)
+        r = subprocess.run([os.path.join(app, "make-cert.sh")],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode:
+            raise Failure("make-cert.sh failed: " + r.stderr)
+        image = os.path.join(BUILD, "https-example.elf")
+        rc, out, _, _ = run_cmd([LUNIK, "build", "-q", app, "-o", image,
+                                 "--lua-path", os.path.join(ROOT, "examples", "api")])
+        if rc:
+            raise Failure("lunik build failed:\n" + out)
+        port = free_port(socket.SOCK_STREAM)
+        guest = Live([LUNIK, "run", image, "--" + ctx.accel, "--timeout", "300",
+                      "-p", "%d:8443" % port])
+        try:
+            guest.wait_for(r"https listening", timeout_for(ctx))
+            ca = os.path.join(app, "certs", "ca.pem")
+            url = "https://localhost:%d" % port
+
+            def curl(path, *args):
+                r = subprocess.run(["curl", "-s", "-S", "--max-time", "30",
+                                    "--cacert", ca, "-w", "\n%{http_code}"] +
+                                   list(args) + [url + path],
+                                   capture_output=True, text=True, timeout=60)
+                if r.returncode:
+                    guest.result().fail("curl %s: %s" % (path, r.stderr))
+                body, _, code = r.stdout.rpartition("\n")
+                return int(code), body
+
+            for attempt in range(3):  # keep-alive and fresh connections
+                code, body = curl("/healthz")
+                if code != 200 or '"status":"ok"' not in body:
+                    guest.result().fail("healthz over TLS: %d %r" % (code, body))
+            code, body = curl("/items", "-d", '{"name":"tls tea","price":2}')
+            if code != 201:
+                guest.result().fail("create over TLS: %d %r" % (code, body))
+            # without the CA, curl must refuse the server
+            r = subprocess.run(["curl", "-s", "--max-time", "30", url + "/healthz"],
+                               capture_output=True, timeout=60)
+            if r.returncode != 60:
+                guest.result().fail("curl without the CA exited %d, not 60 "
+                                    "(certificate problem)" % r.returncode)
+        finally:
+            guest.kill()
+    finally:
+        shutil.rmtree(app, ignore_errors=True)
