@@ -514,3 +514,28 @@ describe("ngx cosockets over TLS", function()
     t2:join(20)
   end)
 end)
+
+describe("http over TLS", function()
+  it("serves https and the client verifies it by default", function()
+    local http = require "http"
+    local app = http.app()
+    app:get("/hi", function(req) return { hello = "tls" } end)
+    local p = port()
+    local s = assert(app:listen(p, { log = false,
+      tls = { cert = cert("server"), key = key("server") } }))
+    local res, err = http.get("https://localhost:" .. p .. "/hi")
+    assert.truthy(res, err)
+    assert.equal(200, res.status)
+    assert.equal('{"hello":"tls"}', res.body)
+    -- a second request reuses the pooled TLS connection
+    assert.equal(200, assert(http.get("https://localhost:" .. p .. "/hi")).status)
+    -- the name must match the certificate: 127.0.0.1 is not in it
+    local bad, berr = http.get("https://127.0.0.1:" .. p .. "/hi")
+    assert.equal(nil, bad)
+    assert.truthy(berr:find("verify", 1, true), berr)
+    -- verification off, explicitly
+    local ok = assert(http.get("https://127.0.0.1:" .. p .. "/hi", { tls = { verify = false } }))
+    assert.equal(200, ok.status)
+    s:close()
+  end)
+end)
