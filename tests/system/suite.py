@@ -206,6 +206,9 @@ def test_new_scaffold_passes(ctx):
         if r.status == 0:
             r.fail("lunik new over an existing app succeeded")
         r.expect(r"already exists")
+        api = os.path.join(tmp, "myapi")
+        ctx.lunik("new", api, "--http").expect_status(0).expect(r"-p 8080:8080")
+        ctx.lunik("test", api).expect_status(0).expect(r"^2 passed, 0 failed$")
     finally:
         shutil.rmtree(tmp)
 
