@@ -22,7 +22,8 @@ Q := $(if $(V),,@)
 # apt-get line is printed.
 HOST_PACKAGES := gcc make binutils python3 qemu-system-x86 apt dpkg-dev \
 	xz-utils clang libclang-rt-14-dev curl wrk netcat-openbsd iproute2 \
-	iputils-ping lua-socket lua-nginx-redis redis-server lua-dkjson lua-inspect
+	iputils-ping lua-socket lua-nginx-redis redis-server lua-dkjson lua-inspect \
+	openssl
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
 ifneq ($(shell tools/host-check $(HOST_PACKAGES) >&2 && echo ok),ok)
 $(error missing Debian packages (see above))
