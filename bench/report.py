@@ -1,0 +1,164 @@
+"""bench/report.py -- the results of a bench run as latest.md (a table per
+row: each lunik figure beside its baseline and the ratio), latest.json
+(everything, raw runs included) and latest.png (a chart of the ratios,
+drawn by gnuplot when it is installed).
+"""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+
+TITLES = {"boot": "Boot", "size": "Size", "memory": "Memory floor",
+          "http": "HTTP and HTTPS", "build": "Build", "density": "Density"}
+
+
+def jsonable(v):
+    try:
+        json.dumps(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(x, unit):
+    if x is None:
+        return "-"
+    if unit in ("B",):
+        return "{:,}".format(int(round(x)))
+    if abs(x) >= 1000:
+        return "{:,.0f}".format(x)
+    if abs(x) >= 100:
+        return "%.0f" % x
+    if abs(x) >= 10:
+        return "%.1f" % x
+    return "%.2f" % x
+
+
+def _cell(st, unit):
+    """"median unit (min-max)", or just the value for a single run."""
+    if not st:
+        return "-"
+    u = " " + unit if unit else ""
+    if st.get("runs", 1) <= 1 or st["min"] == st["max"]:
+        return _num(st["median"], unit) + u
+    return "%s%s (%s-%s)" % (_num(st["median"], unit), u,
+                             _num(st["min"], unit), _num(st["max"], unit))
+
+
+def _ratio(f):
+    r = f.get("ratio")
+    if r is None:
+        return "-"
+    if r >= 10 or r < 0.1:
+        txt = "%.3gx" % r
+    else:
+        txt = "%.2fx" % r
+    good = (r < 1) if f["better"] == "lower" else (r > 1)
+    return txt + (" (better)" if good and abs(r - 1) > 0.02 else "")
+
+
+def markdown(res):
+    h = res["host"]
+    md = ["# lunik benchmark results", "",
+          "Measured %s by `make bench%s` on %d CPUs (%s), %s GiB, Linux %s, "
+          "%s. Accelerators: %s.%s" % (
+              res["date"], "-quick" if res["quick"] else "", h["cpus"],
+              h["cpu"], h["mem_gib"], h["kernel"], h["qemu"],
+              ", ".join(res["accels"]),
+              (" KVM not measured: %s." % res["kvm_unusable"])
+              if res.get("kvm_unusable") else ""), "",
+          "Each cell: median (min-max) over the runs; ratio = lunik's "
+          "median / the baseline's, both from this run. The notes say what "
+          "dominates each figure.", ""]
+    rows = []
+    for f in res["figures"]:
+        if f["row"] not in rows:
+            rows.append(f["row"])
+    for row in rows:
+        md += ["## " + TITLES.get(row, row), "",
+               "| figure | lunik | baseline | baseline figure | ratio |",
+               "| --- | --- | --- | --- | --- |"]
+        notes = []
+        for f in (f for f in res["figures"] if f["row"] == row):
+            mark = ""
+            if f.get("note"):
+                notes.append(f["note"])
+                mark = " [%d]" % len(notes)
+            md.append("| %s%s | %s | %s | %s | %s |" % (
+                f["name"], mark, _cell(f["lunik"], f["unit"]),
+                f.get("baseline_name") or "-",
+                _cell(f["baseline"], f["unit"]), _ratio(f)))
+        md.append("")
+        for i, n in enumerate(notes, 1):
+            md.append("%d. %s" % (i, n))
+        if notes:
+            md.append("")
+    for row, err in res.get("rows_failed", {}).items():
+        md += ["Row %s did not finish: %s" % (row, err), ""]
+    md.append("Run time: %s s (%s)." % (res["seconds"], ", ".join(
+        "%s %s s" % kv for kv in res["row_seconds"].items())))
+    return "\n".join(md) + "\n"
+
+
+def chart(res, png):
+    """A horizontal bar per figure with a baseline: lunik / baseline on a
+    log axis, so 'better' reads the same for both directions (bars are
+    flipped to baseline / lunik where higher is better). Returns False
+    when gnuplot is missing."""
+    if not shutil.which("gnuplot"):
+        return False
+    data = []
+    for f in res["figures"]:
+        r = f.get("ratio")
+        if not r:
+            continue
+        adv = 1 / r if f["better"] == "lower" else r
+        label = "%s: %s" % (f["row"], f["name"])
+        data.append((label.replace('"', "'")[:70], adv))
+    if not data:
+        return False
+    advs = [a for _, a in data]
+    lo = 10 ** math.floor(math.log10(min(advs + [0.5])))
+    hi = 10 ** math.ceil(math.log10(max(advs + [2.0])))
+    dat = png + ".dat"
+    with open(dat, "w") as f:
+        for i, (label, adv) in enumerate(data):
+            f.write('%d %g "%s"\n' % (i, adv, label))
+    height = 120 + 22 * len(data)
+    script = """
+set terminal pngcairo size 1100,%d font ",9"
+set output "%s"
+set title "lunik against its baselines (how many times better; >1: lunik wins)"
+set logscale x 10
+set xrange [%g:%g]
+set yrange [-1:%d]
+set ytics nomirror
+set grid xtics
+set style fill solid 0.8
+set arrow from 1, graph 0 to 1, graph 1 nohead lw 2
+unset key
+plot "%s" using 2:1:(($2<1)?$2:1):(($2<1)?1:$2):($1-0.35):($1+0.35):ytic(3) \
+     with boxxyerror lc rgb "#3070b0"
+""" % (height, png, lo, hi, len(data), dat)
+    try:
+        r = subprocess.run(["gnuplot"], input=script, text=True,
+                           capture_output=True, timeout=60)
+    finally:
+        os.unlink(dat)
+    return r.returncode == 0
+
+
+def write(res, out):
+    os.makedirs(out, exist_ok=True)
+    png = os.path.join(out, "latest.png")
+    res["chart"] = chart(res, png)
+    text = markdown(res)
+    if res["chart"]:
+        text += "\n![lunik against its baselines](latest.png)\n"
+    with open(os.path.join(out, "latest.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(out, "latest.json"), "w") as f:
+        json.dump(res, f, indent=2)
+    return text
