@@ -1,0 +1,187 @@
+"""Size: image bytes of examples/hello, api and https against the Linux
+microVM's kernel + initramfs, and where an image's bytes go.
+
+The breakdown comes from the link map of a second link of the same image
+in which build/lunik.o is replaced by the objects it was made from (so the
+map can name them), attributed by input file:
+
+  kernel    build/kernel/*.o          runtime   build/runtime/*.o
+  bindings  build/bindings/*.o        Lua       liblua.a
+  lwIP      liblwip.a                 mbedTLS   libmbed{tls,x509,crypto}.a
+  newlib    libc.a, libm.a, libgcc    stdlib    the ROM's stdlib/ files
+  app       the ROM's other files     ksyms     the symbol table for
+                                                panic backtraces
+  ELF       headers, the ELF symbol table, page alignment (the rest)
+
+Every binding (mbedTLS included) is linked into every image today, so
+hello is as big as api: what dominates is mbedTLS, Lua and newlib.
+"""
+
+import glob
+import os
+import re
+
+import common
+from common import figure, one
+
+IMAGES = [("hello", "examples/hello", {}),
+          ("api", "examples/api", {}),
+          ("https", "examples/https", {"lua_paths": ["examples/api"]})]
+
+ORDER = ["kernel", "runtime", "bindings", "Lua", "lwIP", "mbedTLS",
+         "newlib", "stdlib", "app", "ksyms", "ELF"]
+# Output sections with no bytes in the file.
+NOLOAD = (".bss", ".noinit", ".tbss", ".comment", ".debug", ".symtab",
+          ".strtab", ".shstrtab")
+
+
+def _component(path):
+    base = os.path.basename(path.split("(")[0])
+    if "/build/kernel/" in path or path.startswith("build/kernel/"):
+        return "kernel"
+    if "/build/runtime/" in path:
+        return "runtime"
+    if "/build/bindings/" in path:
+        return "bindings"
+    table = {"liblua.a": "Lua", "liblwip.a": "lwIP",
+             "libmbedtls.a": "mbedTLS", "libmbedx509.a": "mbedTLS",
+             "libmbedcrypto.a": "mbedTLS", "libc.a": "newlib",
+             "libm.a": "newlib", "libgcc.a": "newlib",
+             "rom.o": "rom", "ksyms.o": "ksyms"}
+    return table.get(base, "ELF")
+
+
+def parse_map(text):
+    """{component: bytes} of the loaded sections in a GNU ld map."""
+    sizes = {}
+    start = text.find("Linker script and memory map")
+    out_sec, pending = None, None
+    for line in text[start:].splitlines():
+        m = re.match(r"^(\.\S+|\S+)\s*(0x[0-9a-f]+\s+0x[0-9a-f]+)?", line)
+        if line and not line[0].isspace():
+            out_sec = line.split()[0]
+            continue
+        if out_sec is None or out_sec.startswith(NOLOAD):
+            continue
+        m = re.match(r"^ (\S+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)(?:\s+(\S.*))?$",
+                     line)
+        if not m:
+            s = line.strip()
+            pending = s if s and " " not in s else None
+            continue
+        name = m.group(1) or pending
+        pending = None
+        size, path = int(m.group(3), 16), m.group(4)
+        if not size or name is None:
+            continue
+        comp = "ELF" if name == "*fill*" or not path else _component(path)
+        sizes[comp] = sizes.get(comp, 0) + size
+    return sizes
+
+
+def _rom_split(lk, image):
+    """(stdlib bytes, other bytes) of the ROM's files, from lunik inspect."""
+    std = other = 0
+    r = common.run_cmd([common.LUNIK, "inspect", image], timeout=60,
+                       capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 3 and f[0].isdigit():
+            if f[1] == "stdlib":
+                std += int(f[0])
+            else:
+                other += int(f[0])
+    return std, other
+
+
+def breakdown(lk, app, out, kw):
+    """Links app again with a map; returns {component: bytes} summing to
+    the image's file size."""
+    objs = sorted(glob.glob(os.path.join(common.BUILD, "kernel", "*.o")) +
+                  glob.glob(os.path.join(common.BUILD, "runtime", "*.o")) +
+                  glob.glob(os.path.join(common.BUILD, "bindings", "*.o")))
+    mapfile = out + ".map"
+    core = os.path.join(common.BUILD, "lunik.o")
+    real = lk.run_tool
+
+    def run_tool(argv, cwd=None):
+        if argv and argv[0] == "ld" and core in argv:
+            i = argv.index(core)
+            argv = argv[:i] + objs + argv[i + 1:] + ["-Map=" + mapfile]
+        return real(argv, cwd)
+
+    lk.run_tool = run_tool
+    try:
+        lk.build_image(app, out, **kw)
+    finally:
+        lk.run_tool = real
+    with open(mapfile) as f:
+        sizes = parse_map(f.read())
+    rom = sizes.pop("rom", 0)
+    std, other = _rom_split(lk, out)
+    sizes["stdlib"] = std
+    sizes["app"] = rom - std  # the app's files and the ROM's index
+    total = os.path.getsize(out)
+    sizes["ELF"] = total - sum(v for k, v in sizes.items() if k != "ELF")
+    return sizes, total
+
+
+def _linux(ctx):
+    if "linuxvm" in ctx.shared:
+        return ctx.shared["linuxvm"], ctx.shared.get("linuxvm_why")
+    try:
+        import linuxvm
+        info, why = linuxvm.ensure(), None
+    except Exception as e:  # noqa: BLE001 -- reported, not fatal
+        info, why = None, "Linux microVM unavailable: %s" % e
+    ctx.shared["linuxvm"], ctx.shared["linuxvm_why"] = info, why
+    return info, why
+
+
+def run(ctx):
+    lk = common.lunik()
+    os.makedirs(common.WORK, exist_ok=True)
+    https_certs = os.path.join(common.ROOT, "examples", "https", "certs")
+    if not os.path.exists(os.path.join(https_certs, "server.pem")):
+        common.run_cmd([os.path.join(common.ROOT, "examples", "https",
+                                     "make-cert.sh")], timeout=60,
+                       capture_output=True)
+    info, why = _linux(ctx)
+    linux = None
+    if info:
+        linux = one(info["kernel_bytes"] + info["initrd_bytes"])
+    figs, parts = [], {}
+    for name, path, kw in IMAGES:
+        kw = {k: [os.path.join(common.ROOT, p) for p in v]
+              for k, v in kw.items()}
+        app = os.path.join(common.ROOT, path)
+        image = os.path.join(common.WORK, name + ".elf")
+        lk.build_image(app, image, **kw)
+        size = os.path.getsize(image)
+        sizes, total = breakdown(lk, app, os.path.join(
+            common.WORK, name + "-map.elf"), kw)
+        parts[name] = {"bytes": size, "map_link_bytes": total,
+                       "components": sizes}
+        note = None
+        if name == "hello":
+            note = ("Linux microVM: Debian's kernel %s (%s bytes) + an "
+                    "initramfs of busybox, nginx, its Lua module, LuaJIT and "
+                    "their libraries (%s bytes)" % (
+                        info["version"], format(info["kernel_bytes"], ","),
+                        format(info["initrd_bytes"], ","))) if info else why
+        figs.append(figure("size", "image, %s" % path, "B", one(size), linux,
+                           "Linux microVM kernel + initramfs" if linux
+                           else None, note=note))
+    api = parts["api"]["components"]
+    total = sum(api.values())
+    top = sorted(api.items(), key=lambda kv: -kv[1])[:3]
+    for comp in ORDER:
+        figs.append(figure("size", "examples/api: %s" % comp, "B",
+                           one(api.get(comp, 0))))
+    figs[-1]["note"] = (
+        "breakdown of examples/api from the link map (a second link with "
+        "lunik.o's objects named); largest: %s. Every binding, mbedTLS "
+        "included, is linked into every image, so hello is as big as api"
+        % ", ".join("%s %.0f%%" % (k, 100.0 * v / total) for k, v in top))
+    ctx.shared["size"] = parts
+    return figs
