@@ -6,7 +6,9 @@
 #   make test     every suite; ends with "N passed, N failed"
 #   make fuzz     the fuzz targets, longer than make test runs them
 #   make crash    the kv crash test with 500 kills (make test does 50)
-#   make bench    boot, size and build figures into bench/results/
+#   make bench    every benchmark row, lunik beside its baselines, into
+#                 bench/results/latest.{md,json,png} (about 40 minutes)
+#   make bench-quick  a short version of every row (a few minutes)
 #
 # Third-party sources are fetched from Debian into build/ (mk/deps.mk). An
 # image is never compiled: tools/lunik packs an app and links it against
@@ -44,7 +46,7 @@ LUNIK_PACK := $(BUILD)/host/lunik-pack
 FLOOR := $(BUILD)/floor.elf
 KVM_PROBE := $(BUILD)/host/kvm-probe.elf
 
-.PHONY: all run test fuzz crash bench clean distclean
+.PHONY: all run test fuzz crash bench bench-quick bench-packages clean distclean
 all: $(BUILD)/lunik.o $(LUNIK_PACK) $(FLOOR) $(KVM_PROBE) $(DEPS_LIBS)
 
 $(RUNTIME_OBJS): $(BUILD)/%.o: %.c $(DEPS_LIBS)
@@ -115,8 +117,15 @@ FUZZ_SECONDS ?= 300
 fuzz: all $(HOST_LUA)
 	$(Q)python3 tests/run.py --fuzz-only --fuzz-seconds $(FUZZ_SECONDS)
 
-bench: all
+# The benchmarks also need gnuplot (the chart) and what the Linux microVM
+# baseline is assembled with (bench/linuxvm.py downloads its own packages).
+BENCH_PACKAGES := gnuplot-nox wrk iproute2
+bench-packages:
+	$(Q)tools/host-check $(BENCH_PACKAGES)
+bench: all bench-packages
 	$(Q)python3 bench/run.py
+bench-quick: all bench-packages
+	$(Q)python3 bench/run.py --quick
 
 clean:
 	rm -rf $(BUILD)/kernel $(BUILD)/runtime $(BUILD)/bindings $(BUILD)/host \
