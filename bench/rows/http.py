@@ -197,7 +197,8 @@ def wrk(client, url, conns, secs, extra=()):
         return {"error": str(e)}
     run = parse_wrk(out)
     if run is None:
-        return {"error": "wrk exited %d: %s" % (rc, (err or out).strip()[-300:])}
+        why = (err or out).strip()[-300:]
+        return {"error": "wrk exited %d: %s" % (rc, why)}
     return run
 
 
@@ -556,6 +557,11 @@ def _figures(accel, res, host, plan):
     for path in ("tap", "user"):
         mine, theirs = res["lunik"].get(path), res["linux"].get(path)
         label = "%s (%s)" % (PATH_NAME[path], accel)
+        if path == "tap" and "error" in mine:
+            figs.append(figure("http", "GET /healthz, %s" % label, "req/s",
+                               None, note="tap rows skipped: " +
+                               mine["error"], group=accel))
+            continue
         note = "%s; %s" % (PATH_NOTE[path], ACCEL_NOTE.get(accel, accel))
         for c in plan.conns:
             figs += _trio("GET /healthz keep-alive, %d conns, %s" % (c, label),
