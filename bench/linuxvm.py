@@ -189,6 +189,24 @@ def elf_section(path, name):
     return None
 
 
+def elf_load_end(path):
+    """The physical address where an ELF's loaded image ends (its PT_LOAD
+    segments, bss included). For the Linux kernel: below it the guest
+    cannot boot at all (QEMU loads the part that fits and the guest
+    hangs)."""
+    with open(path, "rb") as f:
+        data = f.read(1 << 16)
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    end = 0
+    for i in range(phnum):
+        typ, _, _, _, paddr, _, memsz, _ = struct.unpack_from(
+            "<IIQQQQQQ", data, phoff + i * phentsize)
+        if typ == 1:  # PT_LOAD
+            end = max(end, paddr + memsz)
+    return end
+
+
 def module_order(moddir, wanted):
     """The .ko files for wanted (and what they depend on, from each
     module's .modinfo "depends="), dependencies first."""
