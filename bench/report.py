@@ -59,6 +59,22 @@ def _ratio(f):
     return txt + (" (better)" if good and abs(r - 1) > 0.02 else "")
 
 
+def _clauses(note):
+    """A note's clauses: split on ";" outside parentheses."""
+    if not note:
+        return []
+    out, depth, cur = [], 0, ""
+    for ch in note:
+        depth += (ch == "(") - (ch == ")")
+        if ch == ";" and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur.strip())
+    return [c for c in out if c]
+
+
 def markdown(res):
     h = res["host"]
     md = ["# lunik benchmark results", "",
@@ -80,20 +96,24 @@ def markdown(res):
         md += ["## " + TITLES.get(row, row), "",
                "| figure | lunik | baseline | baseline figure | ratio |",
                "| --- | --- | --- | --- | --- |"]
-        notes = []
+        # A note is clauses joined by "; "; each distinct clause is listed
+        # once under the table and figures point at theirs.
+        clauses = []
         for f in (f for f in res["figures"] if f["row"] == row):
-            mark = ""
-            if f.get("note"):
-                notes.append(f["note"])
-                mark = " [%d]" % len(notes)
+            marks = []
+            for c in _clauses(f.get("note")):
+                if c not in clauses:
+                    clauses.append(c)
+                marks.append(str(clauses.index(c) + 1))
+            mark = " [%s]" % ",".join(marks) if marks else ""
             md.append("| %s%s | %s | %s | %s | %s |" % (
                 f["name"], mark, _cell(f["lunik"], f["unit"]),
                 f.get("baseline_name") or "-",
                 _cell(f["baseline"], f["unit"]), _ratio(f)))
         md.append("")
-        for i, n in enumerate(notes, 1):
-            md.append("%d. %s" % (i, n))
-        if notes:
+        for i, c in enumerate(clauses, 1):
+            md.append("%d. %s" % (i, c))
+        if clauses:
             md.append("")
     for row, err in res.get("rows_failed", {}).items():
         md += ["Row %s did not finish: %s" % (row, err), ""]
@@ -116,21 +136,24 @@ def chart(res, png):
             continue
         adv = 1 / r if f["better"] == "lower" else r
         label = "%s: %s" % (f["row"], f["name"])
-        data.append((label.replace('"', "'")[:70], adv))
+        host = "host" in (f.get("baseline_name") or "")
+        data.append((label.replace('"', "'")[:80], adv, host))
     if not data:
         return False
-    advs = [a for _, a in data]
+    advs = [a for _, a, _ in data]
     lo = 10 ** math.floor(math.log10(min(advs + [0.5])))
     hi = 10 ** math.ceil(math.log10(max(advs + [2.0])))
     dat = png + ".dat"
     with open(dat, "w") as f:
-        for i, (label, adv) in enumerate(data):
-            f.write('%d %g "%s"\n' % (i, adv, label))
+        for i, (label, adv, host) in enumerate(data):
+            # the first figure on top
+            f.write('%d %g "%s" %d\n' % (len(data) - 1 - i, adv, label,
+                                          host))
     height = 120 + 22 * len(data)
     script = """
-set terminal pngcairo size 1100,%d font ",9"
+set terminal pngcairo size 1300,%d font ",9"
 set output "%s"
-set title "lunik against its baselines (how many times better; >1: lunik wins)"
+set title "lunik vs its baselines, times better (right of 1: lunik wins; grey: vs nginx on the host, no VM)"
 set logscale x 10
 set xrange [%g:%g]
 set yrange [-1:%d]
@@ -139,15 +162,20 @@ set grid xtics
 set style fill solid 0.8
 set arrow from 1, graph 0 to 1, graph 1 nohead lw 2
 unset key
-plot "%s" using 2:1:(($2<1)?$2:1):(($2<1)?1:$2):($1-0.35):($1+0.35):ytic(3) \
-     with boxxyerror lc rgb "#3070b0"
+plot "%s" using 2:1:(($2<1)?$2:1):(($2<1)?1:$2):($1-0.35):($1+0.35):\
+     ($4 > 0 ? 0x909090 : 0x3070b0):ytic(3) with boxxyerror lc rgb variable
 """ % (height, png, lo, hi, len(data), dat)
     try:
         r = subprocess.run(["gnuplot"], input=script, text=True,
                            capture_output=True, timeout=60)
     finally:
         os.unlink(dat)
-    return r.returncode == 0
+    if r.returncode != 0:
+        print("bench: gnuplot failed: %s" % r.stderr.strip()[-300:])
+        if os.path.exists(png):
+            os.unlink(png)
+        return False
+    return True
 
 
 def write(res, out):
@@ -162,3 +190,13 @@ def write(res, out):
     with open(os.path.join(out, "latest.json"), "w") as f:
         json.dump(res, f, indent=2)
     return text
+
+
+if __name__ == "__main__":
+    # Re-renders latest.md and latest.png from a latest.json.
+    import sys
+    src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "results", "latest.json")
+    with open(src) as f:
+        res = json.load(f)
+    print(write(res, os.path.dirname(os.path.abspath(src))))
