@@ -192,16 +192,27 @@ def accels(ctx):
     return (["kvm"] if cpu else []) + ["tcg"], why
 
 
-def rss_kib(pid):
-    """Resident set size of pid in KiB (0 when it is gone)."""
+def _proc_kib(path, key):
+    """The "key: N kB" line of a /proc file as N (0 when it is gone)."""
     try:
-        with open("/proc/%d/status" % pid) as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def rss_kib(pid):
+    """Resident set size of pid in KiB (0 when it is gone)."""
+    return _proc_kib("/proc/%d/status" % pid, "VmRSS")
+
+
+def pss_kib(pid):
+    """Proportional set size of pid in KiB: RSS with the pages shared among
+    processes (image files QEMU maps, QEMU's own code) split among them."""
+    return _proc_kib("/proc/%d/smaps_rollup" % pid, "Pss")
 
 
 def mem_available_kib():

@@ -177,21 +177,10 @@ def vmlinux_from_bzimage(bz, out):
 
 def elf_section(path, name):
     """The bytes of ELF64 section name in path (None when absent)."""
+    common.lunik()  # puts tools/ on the path
+    import lunik_bundle
     with open(path, "rb") as f:
-        data = f.read()
-    shoff, = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
-
-    def sh(i):
-        return struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize)
-
-    strtab = sh(shstrndx)
-    for i in range(shnum):
-        s = sh(i)
-        start = strtab[4] + s[0]
-        if data[start:data.index(b"\0", start)].decode() == name:
-            return data[s[4]:s[4] + s[5]]
-    return None
+        return lunik_bundle.elf_section(f.read(), name)
 
 
 def elf_load_end(path):

@@ -92,20 +92,6 @@ def start_one(make_cmd, deadline_s, console):
     return None, None, why
 
 
-def pss_kib(pid):
-    """Proportional set size: RSS with pages shared among processes (the
-    kernel and initramfs files QEMU maps, QEMU's own code) split among
-    them. 0 when gone."""
-    try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def breakdown(pid):
     """Where one QEMU's RSS lies, in MiB: the guest's RAM (the anonymous
     mapping of -m's size), TCG's translated code (the rwx mapping), the
@@ -185,7 +171,7 @@ def run_system(label, make_cmd, cap, deadline_s, bound_s, work):
                                       for q, _ in running) >> 10))
         answering = recheck(running)
         rss = [common.rss_kib(p.pid) / 1024 for p, _ in running]
-        pss = [pss_kib(p.pid) / 1024 for p, _ in running]
+        pss = [common.pss_kib(p.pid) / 1024 for p, _ in running]
         parts = breakdown(running[0][0].pid) if running else None
     finally:
         for p, _ in running:
