@@ -31,6 +31,7 @@ import suite_net  # noqa: E402,F401  (the network from the host)
 import suite_crypto  # noqa: E402,F401  (mbedTLS and the crypto module)
 import suite_tls  # noqa: E402,F401  (the tls module, against openssl)
 import suite_compat  # noqa: E402,F401  (LuaSocket, lua-resty-redis, bundling)
+import suite_bench  # noqa: E402,F401  (the benchmark harness's parsers and report)
 
 class Tally:
     def __init__(self):
