@@ -1,6 +1,7 @@
 /*
  * net.h -- what the files of the `net` binding share: net.c (the module,
- * names and addresses), net_tcp.c (connections and servers), net_udp.c.
+ * names and addresses), net_tcp.c (connections), net_tcp_setup.c (connect
+ * and servers), net_udp.c.
  */
 #ifndef LUNIK_BINDINGS_NET_H
 #define LUNIK_BINDINGS_NET_H
@@ -94,7 +95,7 @@ int net_ready(lua_State *L, int idx, bool write, struct rt_waitq **q);
 int net_tcp_ready(lua_State *L, int idx, bool write, struct rt_waitq **q);
 int net_udp_ready(lua_State *L, int idx, bool write, struct rt_waitq **q);
 
-/* net_tcp.c: net.listen, net.connect; their metatables. */
+/* net_tcp_setup.c: net.listen, net.connect; net_tcp.c: the metatables. */
 int net_listen(lua_State *L);
 int net_connect(lua_State *L);
 void net_tcp_open(lua_State *L);

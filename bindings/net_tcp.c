@@ -1,6 +1,7 @@
 /*
- * net_tcp.c -- TCP connections ("net.tcp") and servers ("net.server") over
- * lwIP's raw API, with LuaSocket's method shapes.
+ * net_tcp.c -- TCP connections ("net.tcp") over lwIP's raw API, with
+ * LuaSocket's method shapes, and their C view (net.h). How connections
+ * come to be, net.connect and servers ("net.server"), is net_tcp_setup.c.
  *
  * A connection's state is a malloc'd struct conn, since a server's accept
  * callback makes one before any task asks for it; the Lua object holds a
@@ -17,43 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <lwip/tcp.h>
+#include "net_tcp.h"
 
-#include "net.h"
-
-#define CONN_MT "net.tcp"
-#define SERVER_MT "net.server"
-#define BACKLOG_DEFAULT 511
 #define BUF_MIN 4096
 #define OOM_RETRY_NS 10000000ull /* when lwIP is out of memory: try again */
 #define RX_KEEP (64 * 1024)	 /* bytes buffered before the window closes */
-
-struct conn {
-	struct tcp_pcb *pcb;	/* NULL once lwIP dropped it */
-	char *buf;		/* received, not yet taken: [start, end) */
-	size_t start, end, cap, scanned;
-	size_t held;		/* received, window not reopened yet */
-	err_t err;		/* why the pcb went away */
-	bool eof;		/* the peer sent FIN */
-	bool reading;		/* a receive waits for more than is buffered */
-	bool connected;
-	struct rt_waitq rq, wq;	/* readers; writers and connectors */
-};
-
-struct conn_ud {
-	struct conn *c;		/* NULL once closed */
-	uint64_t timeout;	/* per call, ns; UINT64_MAX: none */
-	unsigned owner;		/* the task that used it last (rt_own) */
-};
-
-struct server {
-	struct tcp_pcb *pcb;	/* the listening pcb; NULL once closed */
-	struct conn **backlog;	/* accepted by lwIP, not yet by the app */
-	unsigned head, len, cap;
-	uint64_t timeout;
-	unsigned owner;
-	struct rt_waitq aq;
-};
 
 /* ---- lwIP callbacks: they only record and wake */
 
@@ -129,16 +98,7 @@ static void on_err(void *arg, err_t err)
 	rt_wake_all(&c->wq);
 }
 
-static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
-{
-	struct conn *c = arg;
-
-	c->connected = true;
-	rt_wake_all(&c->wq);
-	return ERR_OK;
-}
-
-static struct conn *conn_new(struct tcp_pcb *pcb)
+struct conn *net_tcp_conn_new(struct tcp_pcb *pcb)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
@@ -153,9 +113,7 @@ static struct conn *conn_new(struct tcp_pcb *pcb)
 	return c;
 }
 
-/* Detaches (c) from lwIP, closes its pcb gracefully (abort if lwIP has no
- * memory for the FIN), and frees it. */
-static void conn_free(struct conn *c)
+void net_tcp_conn_free(struct conn *c)
 {
 	struct tcp_pcb *pcb = c->pcb;
 
@@ -204,13 +162,12 @@ static int wait_more(lua_State *L, struct conn *c, uint64_t deadline,
 
 /* ---- the connection object */
 
-static struct conn_ud *check_ud(lua_State *L, int idx)
+struct conn_ud *net_tcp_check(lua_State *L, int idx)
 {
 	return luaL_checkudata(L, idx, CONN_MT);
 }
 
-/* Pushes a connection object for (c). */
-static void push_conn(lua_State *L, struct conn *c)
+void net_tcp_push_conn(lua_State *L, struct conn *c)
 {
 	struct conn_ud *ud = lua_newuserdatauv(L, sizeof(*ud), 0);
 
@@ -221,7 +178,7 @@ static void push_conn(lua_State *L, struct conn *c)
 	rt_own(L, -1, &ud->owner);
 }
 
-static uint64_t op_deadline(uint64_t timeout)
+uint64_t net_tcp_deadline(uint64_t timeout)
 {
 	return timeout == UINT64_MAX ? UINT64_MAX : plat_monotonic_ns() + timeout;
 }
@@ -265,7 +222,7 @@ static int fail_partial(lua_State *L, struct conn *c, const char *err,
 /* receive: stack [conn, pattern, prefix]; ctx: the deadline. */
 static int receive_k(lua_State *L, int status, lua_KContext deadline)
 {
-	struct conn *c = check_ud(L, 1)->c;
+	struct conn *c = net_tcp_check(L, 1)->c;
 	size_t have;
 
 	if (c)
@@ -312,7 +269,7 @@ static int receive_k(lua_State *L, int status, lua_KContext deadline)
 /* conn:receive([pattern [, prefix]]): "*l" (default), "*a" or a count */
 static int m_receive(lua_State *L)
 {
-	struct conn_ud *ud = check_ud(L, 1);
+	struct conn_ud *ud = net_tcp_check(L, 1);
 
 	rt_own(L, 1, &ud->owner);
 	lua_settop(L, 3);
@@ -333,13 +290,13 @@ static int m_receive(lua_State *L)
 		lua_pushstring(L, p);
 		lua_replace(L, 2);
 	}
-	return receive_k(L, LUA_OK, (lua_KContext)op_deadline(ud->timeout));
+	return receive_k(L, LUA_OK, (lua_KContext)net_tcp_deadline(ud->timeout));
 }
 
 /* receiveany: stack [conn, max]; ctx: the deadline. */
 static int receiveany_k(lua_State *L, int status, lua_KContext deadline)
 {
-	struct conn *c = check_ud(L, 1)->c;
+	struct conn *c = net_tcp_check(L, 1)->c;
 	size_t have, max = (size_t)lua_tointeger(L, 2);
 
 	if (c)
@@ -363,20 +320,20 @@ static int receiveany_k(lua_State *L, int status, lua_KContext deadline)
 /* conn:receiveany([max]): whatever has arrived, up to max bytes */
 static int m_receiveany(lua_State *L)
 {
-	struct conn_ud *ud = check_ud(L, 1);
+	struct conn_ud *ud = net_tcp_check(L, 1);
 	lua_Integer max = luaL_optinteger(L, 2, 65536);
 
 	rt_own(L, 1, &ud->owner);
 	luaL_argcheck(L, max > 0, 2, "max must be positive");
 	lua_settop(L, 1);
 	lua_pushinteger(L, max);
-	return receiveany_k(L, LUA_OK, (lua_KContext)op_deadline(ud->timeout));
+	return receiveany_k(L, LUA_OK, (lua_KContext)net_tcp_deadline(ud->timeout));
 }
 
 /* send: stack [conn, data, i, j, sent-up-to]; ctx: the deadline. */
 static int send_k(lua_State *L, int status, lua_KContext deadline)
 {
-	struct conn *c = check_ud(L, 1)->c;
+	struct conn *c = net_tcp_check(L, 1)->c;
 	size_t len;
 	const char *data = lua_tolstring(L, 2, &len);
 	lua_Integer j = lua_tointeger(L, 4), pos = lua_tointeger(L, 5);
@@ -435,7 +392,7 @@ static int send_k(lua_State *L, int status, lua_KContext deadline)
 /* conn:send(data [, i [, j]]) -> index of the last byte sent */
 static int m_send(lua_State *L)
 {
-	struct conn_ud *ud = check_ud(L, 1);
+	struct conn_ud *ud = net_tcp_check(L, 1);
 	size_t len;
 	lua_Integer i, j;
 
@@ -458,13 +415,13 @@ static int m_send(lua_State *L)
 	lua_pushinteger(L, i);
 	lua_pushinteger(L, j);
 	lua_pushinteger(L, i - 1); /* the last index sent */
-	return send_k(L, LUA_OK, (lua_KContext)op_deadline(ud->timeout));
+	return send_k(L, LUA_OK, (lua_KContext)net_tcp_deadline(ud->timeout));
 }
 
 /* conn:settimeout(seconds or nil) */
 static int m_settimeout(lua_State *L)
 {
-	struct conn_ud *ud = check_ud(L, 1);
+	struct conn_ud *ud = net_tcp_check(L, 1);
 	uint64_t d = rt_check_deadline(L, 2);
 
 	ud->timeout = d == UINT64_MAX ? UINT64_MAX : d - plat_monotonic_ns();
@@ -473,15 +430,15 @@ static int m_settimeout(lua_State *L)
 }
 
 /* conn:close(): idempotent */
-static int m_close(lua_State *L)
+int net_tcp_close(lua_State *L)
 {
-	struct conn_ud *ud = check_ud(L, 1);
+	struct conn_ud *ud = net_tcp_check(L, 1);
 
 	if (ud->c) {
 		struct conn *c = ud->c;
 
 		ud->c = NULL;
-		conn_free(c);
+		net_tcp_conn_free(c);
 	}
 	lua_pushinteger(L, 1);
 	return 1;
@@ -490,10 +447,10 @@ static int m_close(lua_State *L)
 /* __abandon(conn, task id): closes it if that failed task owned it last */
 static int m_abandon(lua_State *L)
 {
-	struct conn_ud *ud = check_ud(L, 1);
+	struct conn_ud *ud = net_tcp_check(L, 1);
 
 	if (ud->owner == (unsigned)luaL_checkinteger(L, 2))
-		return m_close(L);
+		return net_tcp_close(L);
 	return 0;
 }
 
@@ -501,7 +458,7 @@ static int m_abandon(lua_State *L)
 static int m_shutdown(lua_State *L)
 {
 	static const char *const how[] = { "send", "receive", "both", NULL };
-	struct conn *c = check_ud(L, 1)->c;
+	struct conn *c = net_tcp_check(L, 1)->c;
 	int h = luaL_checkoption(L, 2, "both", how);
 	err_t err;
 
@@ -514,7 +471,7 @@ static int m_shutdown(lua_State *L)
 	return 1;
 }
 
-static int push_endpoint(lua_State *L, const ip_addr_t *ip, u16_t port)
+int net_tcp_push_endpoint(lua_State *L, const ip_addr_t *ip, u16_t port)
 {
 	net_push_addr(L, ip);
 	lua_pushinteger(L, port);
@@ -524,28 +481,28 @@ static int push_endpoint(lua_State *L, const ip_addr_t *ip, u16_t port)
 /* conn:getpeername() -> ip, port */
 static int m_getpeername(lua_State *L)
 {
-	struct conn *c = check_ud(L, 1)->c;
+	struct conn *c = net_tcp_check(L, 1)->c;
 
 	if (!c || !c->pcb)
 		return net_fail(L, "closed");
-	return push_endpoint(L, &c->pcb->remote_ip, c->pcb->remote_port);
+	return net_tcp_push_endpoint(L, &c->pcb->remote_ip, c->pcb->remote_port);
 }
 
 /* conn:getsockname() -> ip, port */
 static int m_getsockname(lua_State *L)
 {
-	struct conn *c = check_ud(L, 1)->c;
+	struct conn *c = net_tcp_check(L, 1)->c;
 
 	if (!c || !c->pcb)
 		return net_fail(L, "closed");
-	return push_endpoint(L, &c->pcb->local_ip, c->pcb->local_port);
+	return net_tcp_push_endpoint(L, &c->pcb->local_ip, c->pcb->local_port);
 }
 
 /* conn:setoption("tcp-nodelay" | "keepalive", bool) */
 static int m_setoption(lua_State *L)
 {
 	static const char *const opts[] = { "tcp-nodelay", "keepalive", NULL };
-	struct conn *c = check_ud(L, 1)->c;
+	struct conn *c = net_tcp_check(L, 1)->c;
 	int opt = luaL_checkoption(L, 2, NULL, opts);
 	bool on = lua_toboolean(L, 3);
 
@@ -568,7 +525,7 @@ static int m_setoption(lua_State *L)
 /* conn:dirty(): bytes are waiting to be received (Copas asks) */
 static int m_dirty(lua_State *L)
 {
-	struct conn *c = check_ud(L, 1)->c;
+	struct conn *c = net_tcp_check(L, 1)->c;
 
 	lua_pushboolean(L, c && c->end > c->start);
 	return 1;
@@ -576,7 +533,7 @@ static int m_dirty(lua_State *L)
 
 static int m_conn_tostring(lua_State *L)
 {
-	struct conn *c = check_ud(L, 1)->c;
+	struct conn *c = net_tcp_check(L, 1)->c;
 
 	if (!c || !c->pcb) {
 		lua_pushfstring(L, "tcp connection (%s)", c ? why_closed(c) : "closed");
@@ -589,291 +546,11 @@ static int m_conn_tostring(lua_State *L)
 	return 1;
 }
 
-/* ---- connecting: stack [host, port, timeout, lookup | conn] */
-
-static int connect_k(lua_State *L, int status, lua_KContext deadline)
-{
-	struct conn_ud *ud = check_ud(L, 4);
-	struct conn *c = ud->c;
-
-	if (c && c->connected) {
-		if (c->pcb)
-			return 1;
-		return net_fail(L, net_strerror(c->err, false));
-	}
-	if (!c || !c->pcb) {
-		const char *err = c ? net_strerror(c->err, true) : "closed";
-
-		lua_pushcfunction(L, m_close);
-		lua_pushvalue(L, 4);
-		lua_call(L, 1, 0);
-		return net_fail(L, err);
-	}
-	if (plat_monotonic_ns() >= (uint64_t)deadline) {
-		lua_pushcfunction(L, m_close);
-		lua_pushvalue(L, 4);
-		lua_call(L, 1, 0);
-		return net_fail(L, "timeout");
-	}
-	return rt_wait(L, &c->wq, (uint64_t)deadline, deadline, connect_k);
-}
-
-static int start_connect(lua_State *L, const ip_addr_t *addr, uint64_t deadline)
-{
-	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
-	struct conn *c;
-	err_t err;
-
-	if (!pcb)
-		return net_fail(L, "out of memory");
-	c = conn_new(pcb);
-	if (!c) {
-		tcp_abort(pcb);
-		return net_fail(L, "out of memory");
-	}
-	lua_settop(L, 3);
-	push_conn(L, c); /* owns c from here on, closed by __gc if need be */
-	err = tcp_connect(pcb, addr, (u16_t)lua_tointeger(L, 2), on_connected);
-	if (err != ERR_OK) {
-		if (c->pcb) { /* tcp_connect failed before sending anything */
-			tcp_arg(pcb, NULL);
-			tcp_err(pcb, NULL);
-			tcp_abort(pcb);
-			c->pcb = NULL;
-		}
-		c->err = err;
-	}
-	return connect_k(L, LUA_OK, (lua_KContext)deadline);
-}
-
-static int lookup_k(lua_State *L, int status, lua_KContext deadline)
-{
-	struct net_lookup *lk = lua_touserdata(L, 4);
-	ip_addr_t addr;
-
-	switch (net_lookup_finish(lk, &addr)) {
-	case 0:
-		return start_connect(L, &addr, (uint64_t)deadline);
-	case -1:
-		return net_fail(L, "host not found");
-	}
-	if (plat_monotonic_ns() >= (uint64_t)deadline) {
-		net_lookup_abandon(lk);
-		return net_fail(L, "timeout");
-	}
-	return rt_wait(L, net_lookup_queue(lk), (uint64_t)deadline, deadline,
-		       lookup_k);
-}
-
-/* net.connect(host, port [, timeout]) -> conn */
-int net_connect(lua_State *L)
-{
-	const char *host = luaL_checkstring(L, 1);
-	uint64_t deadline;
-	struct net_lookup *lk;
-	ip_addr_t addr;
-	int st;
-
-	net_check_port(L, 2);
-	deadline = rt_check_deadline(L, 3);
-	luaL_argcheck(L, *host && strcmp(host, "*") != 0, 1, "no host given");
-	lk = net_lookup_start(host, &addr, &st);
-	if (!lk) {
-		if (st < 0)
-			return net_fail(L, "host not found");
-		return start_connect(L, &addr, deadline);
-	}
-	lua_settop(L, 3);
-	lua_pushlightuserdata(L, lk);
-	return rt_wait(L, net_lookup_queue(lk), deadline, (lua_KContext)deadline,
-		       lookup_k);
-}
-
-/* ---- servers */
-
-static struct server *check_server(lua_State *L)
-{
-	return luaL_checkudata(L, 1, SERVER_MT);
-}
-
-static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
-{
-	struct server *s = arg;
-	struct conn *c;
-
-	if (err != ERR_OK || !pcb)
-		return ERR_VAL;
-	if (s->len == s->cap || !(c = conn_new(pcb))) {
-		tcp_abort(pcb); /* the backlog is full: refuse with a RST */
-		return ERR_ABRT;
-	}
-	s->backlog[(s->head + s->len++) % s->cap] = c;
-	rt_wake_one(&s->aq);
-	return ERR_OK;
-}
-
-/* net.listen(host, port [, {backlog = n}]) -> server */
-int net_listen(lua_State *L)
-{
-	const char *host = luaL_optstring(L, 1, "*");
-	uint16_t port = net_check_port(L, 2);
-	lua_Integer backlog = BACKLOG_DEFAULT;
-	struct tcp_pcb *pcb, *lpcb;
-	struct server *s;
-	ip_addr_t addr;
-	err_t err;
-
-	if (!lua_isnoneornil(L, 3)) {
-		luaL_checktype(L, 3, LUA_TTABLE);
-		lua_getfield(L, 3, "backlog");
-		backlog = luaL_optinteger(L, -1, BACKLOG_DEFAULT);
-		luaL_argcheck(L, backlog > 0 && backlog <= 65535, 3,
-			      "backlog must be 1..65535");
-		lua_pop(L, 1);
-	}
-	if (strcmp(host, "localhost") == 0)
-		host = "127.0.0.1";
-	luaL_argcheck(L, net_parse_addr(host, &addr), 1,
-		      "expected an IPv4 address, \"*\" or \"localhost\"");
-	s = lua_newuserdatauv(L, sizeof(*s), 0);
-	memset(s, 0, sizeof(*s));
-	s->timeout = UINT64_MAX;
-	luaL_setmetatable(L, SERVER_MT);
-	s->backlog = malloc((size_t)backlog * sizeof(*s->backlog));
-	pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
-	if (!s->backlog || !pcb) {
-		if (pcb)
-			tcp_abort(pcb);
-		return net_fail(L, "out of memory");
-	}
-	s->cap = (unsigned)backlog;
-	ip_set_option(pcb, SOF_REUSEADDR);
-	err = tcp_bind(pcb, &addr, port);
-	if (err != ERR_OK) {
-		tcp_abort(pcb);
-		return net_fail(L, net_strerror(err, false));
-	}
-	lpcb = tcp_listen_with_backlog_and_err(pcb, TCP_DEFAULT_LISTEN_BACKLOG,
-					       &err);
-	if (!lpcb) { /* ERR_USE: another listener has the port */
-		tcp_abort(pcb);
-		return net_fail(L, net_strerror(err, false));
-	}
-	s->pcb = lpcb;
-	tcp_arg(lpcb, s);
-	tcp_accept(lpcb, on_accept);
-	rt_own(L, -1, &s->owner);
-	rt_hold(); /* an open server keeps the machine up */
-	return 1;
-}
-
-static int accept_k(lua_State *L, int status, lua_KContext deadline)
-{
-	struct server *s = check_server(L);
-
-	if (s->len) {
-		struct conn *c = s->backlog[s->head];
-
-		s->head = (s->head + 1) % s->cap;
-		s->len--;
-		push_conn(L, c);
-		return 1;
-	}
-	if (!s->pcb)
-		return net_fail(L, "closed");
-	if (plat_monotonic_ns() >= (uint64_t)deadline)
-		return net_fail(L, "timeout");
-	return rt_wait(L, &s->aq, (uint64_t)deadline, deadline, accept_k);
-}
-
-/* server:accept([timeout]) -> conn; timeout defaults to settimeout's */
-static int m_accept(lua_State *L)
-{
-	struct server *s = check_server(L);
-
-	rt_own(L, 1, &s->owner);
-	uint64_t d = lua_isnoneornil(L, 2) ? op_deadline(s->timeout)
-					   : rt_check_deadline(L, 2);
-
-	lua_settop(L, 1);
-	return accept_k(L, LUA_OK, (lua_KContext)d);
-}
-
-/* server:close(): idempotent; connections not yet accepted are closed */
-static int m_server_close(lua_State *L)
-{
-	struct server *s = check_server(L);
-
-	if (s->pcb) {
-		tcp_arg(s->pcb, NULL);
-		tcp_accept(s->pcb, NULL);
-		tcp_close(s->pcb); /* cannot fail for a listening pcb */
-		s->pcb = NULL;
-		rt_release();
-	}
-	while (s->len) {
-		conn_free(s->backlog[s->head]);
-		s->head = (s->head + 1) % s->cap;
-		s->len--;
-	}
-	free(s->backlog);
-	s->backlog = NULL;
-	rt_wake_all(&s->aq);
-	lua_pushinteger(L, 1);
-	return 1;
-}
-
-static int m_server_abandon(lua_State *L)
-{
-	struct server *s = check_server(L);
-
-	if (s->owner == (unsigned)luaL_checkinteger(L, 2))
-		return m_server_close(L);
-	return 0;
-}
-
-/* server:getsockname() -> ip, port */
-static int m_server_getsockname(lua_State *L)
-{
-	struct server *s = check_server(L);
-
-	if (!s->pcb)
-		return net_fail(L, "closed");
-	return push_endpoint(L, &s->pcb->local_ip, s->pcb->local_port);
-}
-
-/* server:settimeout(seconds or nil): accept's default */
-static int m_server_settimeout(lua_State *L)
-{
-	struct server *s = check_server(L);
-	uint64_t d = rt_check_deadline(L, 2);
-
-	s->timeout = d == UINT64_MAX ? UINT64_MAX : d - plat_monotonic_ns();
-	lua_pushinteger(L, 1);
-	return 1;
-}
-
-static int m_server_tostring(lua_State *L)
-{
-	struct server *s = check_server(L);
-
-	if (!s->pcb) {
-		lua_pushliteral(L, "tcp server (closed)");
-		return 1;
-	}
-	lua_pushliteral(L, "tcp server on ");
-	net_push_addr(L, &s->pcb->local_ip);
-	lua_pushfstring(L, ":%d", (int)s->pcb->local_port);
-	lua_concat(L, 3);
-	return 1;
-}
-
 /* ---- the C view, for bindings layered on connections (net.h) */
 
 int net_tcp_ready(lua_State *L, int idx, bool write, struct rt_waitq **q)
 {
 	struct conn_ud *ud = luaL_testudata(L, idx, CONN_MT);
-	struct server *s;
 	struct conn *c;
 
 	*q = NULL;
@@ -889,25 +566,17 @@ int net_tcp_ready(lua_State *L, int idx, bool write, struct rt_waitq **q)
 		*q = &c->rq;
 		return c->end > c->start || c->eof;
 	}
-	s = luaL_testudata(L, idx, SERVER_MT);
-	if (!s)
-		return -1;
-	if (!s->pcb)
-		return 1;
-	if (write)
-		return 0; /* a listener never becomes writable */
-	*q = &s->aq;
-	return s->len > 0;
+	return net_server_ready(L, idx, write, q);
 }
 
 struct conn *net_tcp_conn(lua_State *L, int idx)
 {
-	return check_ud(L, idx)->c;
+	return net_tcp_check(L, idx)->c;
 }
 
 void net_tcp_disown(lua_State *L, int idx)
 {
-	check_ud(L, idx)->owner = 0; /* task ids start at 1 */
+	net_tcp_check(L, idx)->owner = 0; /* task ids start at 1 */
 }
 
 long net_conn_read(struct conn *c, void *buf, size_t len)
@@ -970,7 +639,7 @@ static const luaL_Reg conn_methods[] = {
 	{ "receiveany", m_receiveany },
 	{ "send", m_send },
 	{ "settimeout", m_settimeout },
-	{ "close", m_close },
+	{ "close", net_tcp_close },
 	{ "shutdown", m_shutdown },
 	{ "getpeername", m_getpeername },
 	{ "getsockname", m_getsockname },
@@ -979,15 +648,7 @@ static const luaL_Reg conn_methods[] = {
 	{ NULL, NULL },
 };
 
-static const luaL_Reg server_methods[] = {
-	{ "accept", m_accept },
-	{ "close", m_server_close },
-	{ "getsockname", m_server_getsockname },
-	{ "settimeout", m_server_settimeout },
-	{ NULL, NULL },
-};
-
-static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
+void net_tcp_class(lua_State *L, const char *name, const luaL_Reg *methods,
 		      lua_CFunction close, lua_CFunction tostring,
 		      lua_CFunction abandon)
 {
@@ -1008,7 +669,7 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
 
 void net_tcp_open(lua_State *L)
 {
-	new_class(L, CONN_MT, conn_methods, m_close, m_conn_tostring, m_abandon);
-	new_class(L, SERVER_MT, server_methods, m_server_close, m_server_tostring,
-		  m_server_abandon);
+	net_tcp_class(L, CONN_MT, conn_methods, net_tcp_close, m_conn_tostring,
+		      m_abandon);
+	net_server_open(L);
 }
