@@ -14,6 +14,7 @@ import atexit
 import os
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -150,10 +151,17 @@ def free_port():
     return port
 
 
+# Probes go straight to 127.0.0.1 or the namespace, never through a proxy
+# the environment names; certificates are not checked (ours are made here).
+_opener = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}),
+    urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))
+
+
 def http_get(url, timeout=2.0):
     """(status, body) of one GET, or (None, error) on failure."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with _opener.open(url, timeout=timeout) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
@@ -183,6 +191,74 @@ def wait_http(url, deadline, proc=None, interval=0.002):
             n += 1
         time.sleep(interval)
     return None
+
+
+def user_net(forwards):
+    """QEMU user networking with TCP forwards [(host port, guest port)]
+    from 127.0.0.1."""
+    fwd = "".join(",hostfwd=tcp:127.0.0.1:%d-:%d" % f for f in forwards)
+    return ["-netdev", "user,id=net0" + fwd,
+            "-device", "virtio-net-device,netdev=net0"]
+
+
+def lunik_devices(port, guest_port):
+    """The devices `lunik run -p port:guest_port` gives a lunik guest
+    (tools/lunik's device_args)."""
+    import types
+    return lunik().device_args(types.SimpleNamespace(
+        net="user", publish=["%d:%d" % (port, guest_port)], disk=[],
+        no_rng=False, x_qemu=[]))
+
+
+def certs():
+    """examples/https's (server.pem, server.key), made by its
+    make-cert.sh when missing."""
+    d = os.path.join(ROOT, "examples", "https")
+    pem = os.path.join(d, "certs", "server.pem")
+    key = os.path.join(d, "certs", "server.key")
+    if not (os.path.exists(pem) and os.path.exists(key)):
+        r = run_cmd(["sh", os.path.join(d, "make-cert.sh")], 60,
+                    capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("make-cert.sh: " + (r.stderr or r.stdout))
+    return pem, key
+
+
+def image(ctx, name):
+    """examples/NAME built into WORK, once per run (https with examples/api's
+    modules and its certificate)."""
+    key = "image_" + name
+    if key not in ctx.shared:
+        kw = {}
+        if name == "https":
+            certs()
+            kw["lua_paths"] = [os.path.join(ROOT, "examples", "api")]
+        os.makedirs(WORK, exist_ok=True)
+        ctx.shared[key] = lunik().build_image(
+            os.path.join(ROOT, "examples", name),
+            os.path.join(WORK, name + ".elf"), **kw)
+    return ctx.shared[key]
+
+
+def linux(ctx, tls=False):
+    """(bench/linuxvm.ensure()'s info, None), HTTPS too when tls, or
+    (None, why it is unavailable); assembled once per run."""
+    key = "linuxvm_tls" if tls else "linuxvm"
+    if key not in ctx.shared:
+        info, why = None, None
+        try:
+            import linuxvm
+            info = linuxvm.ensure(certs() if tls else None)
+        except Exception as e:  # noqa: BLE001 -- reported, not fatal
+            why = "Linux microVM unavailable: %s" % e
+            log(why)
+        ctx.shared[key], ctx.shared[key + "_why"] = info, why
+    return ctx.shared[key], ctx.shared[key + "_why"]
+
+
+def scaled(st, k):
+    """stats() with every figure multiplied by k (s -> ms: 1e3)."""
+    return st and {n: (v * k if n != "runs" else v) for n, v in st.items()}
 
 
 def accels(ctx):

@@ -24,7 +24,6 @@ import common
 from common import figure, stats
 
 MEM = 128 << 20
-NET_DEVICES = ["-global", "virtio-mmio.force-legacy=false"]
 
 
 def _exec_to_exit(cmd):
@@ -72,12 +71,7 @@ def _images(ctx):
         f.write(TIMELINE_APP)
     timeline = os.path.join(common.WORK, "timeline.elf")
     lk.build_image(tl_dir, timeline)
-    api = ctx.shared.get("api_image")
-    if not api:
-        api = os.path.join(common.WORK, "api.elf")
-        lk.build_image(os.path.join(common.ROOT, "examples", "api"), api)
-        ctx.shared["api_image"] = api
-    return hello, timeline, api
+    return hello, timeline, common.image(ctx, "api")
 
 
 def _exec_to_200(cmd, port, deadline_s):
@@ -93,24 +87,8 @@ def _exec_to_200(cmd, port, deadline_s):
         common.stop(p)
 
 
-def _user_net(port, guest_port):
-    return ["-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d"
-            % (port, guest_port), "-device", "virtio-net-device,netdev=net0"]
 
 
-def _linux(ctx):
-    """The Linux microVM's info (bench/linuxvm.ensure), or None and why."""
-    if "linuxvm" in ctx.shared:
-        return ctx.shared["linuxvm"], ctx.shared.get("linuxvm_why")
-    info, why = None, None
-    try:
-        import linuxvm
-        info = linuxvm.ensure()
-    except Exception as e:  # noqa: BLE001 -- reported, not fatal
-        why = "Linux microVM unavailable: %s" % e
-        common.log(why)
-    ctx.shared["linuxvm"], ctx.shared["linuxvm_why"] = info, why
-    return info, why
 
 
 def _hello_vs_floor(ctx, accel, runs):
@@ -131,7 +109,8 @@ def _hello_vs_floor(ctx, accel, runs):
             phases.append(tl)
     h, f = stats(th), stats(tf)
     figs = [figure("boot", "QEMU exec -> exit, examples/hello (%s)" % accel,
-                   "ms", _ms(h), _ms(f), "floor: empty PVH kernel",
+                   "ms", common.scaled(h, 1e3), common.scaled(f, 1e3),
+                   "floor: empty PVH kernel",
                    note="the floor is what the VMM alone costs (QEMU start, "
                    "microvm set-up, PVH load); lunik adds the difference",
                    group=accel)]
@@ -141,10 +120,6 @@ def _hello_vs_floor(ctx, accel, runs):
     return figs
 
 
-def _ms(st):
-    if not st:
-        return None
-    return {k: (v * 1e3 if k != "runs" else v) for k, v in st.items()}
 
 
 def _phase_note(timelines):
@@ -166,11 +141,10 @@ def _phase_note(timelines):
 def _api_vs_linux(ctx, accel, runs, linux_runs):
     lk = common.lunik()
     _, _, api = _images(ctx)
-    info, why = _linux(ctx)
+    info, why = common.linux(ctx)
     tl, tx = [], []
     port = common.free_port()
-    devices = NET_DEVICES + _user_net(port, 8080) + ["-device",
-                                                     "virtio-rng-device"]
+    devices = common.lunik_devices(port, 8080)
     l_cmd = lk.qemu_command(api, MEM, accel, ["port=8080", "log=warn"],
                             devices)
     x_cmd = None
@@ -179,7 +153,7 @@ def _api_vs_linux(ctx, accel, runs, linux_runs):
         xport = common.free_port()
         x_cmd = (xport, linuxvm.qemu_command(
             info, MEM >> 20, accel,
-            NET_DEVICES + _user_net(xport, linuxvm.GUEST_HTTP_PORT)))
+            common.user_net([(xport, linuxvm.GUEST_HTTP_PORT)])))
     for i in range(runs):
         tl.append(_exec_to_200(l_cmd, port, 60))
         if x_cmd and i < linux_runs:
@@ -195,7 +169,8 @@ def _api_vs_linux(ctx, accel, runs, linux_runs):
     if why:
         note += "; " + why
     return [figure("boot", "QEMU exec -> first HTTP 200, examples/api (%s)"
-                   % accel, "ms", _ms(stats(tl)), _ms(stats(tx)),
+                   % accel, "ms", common.scaled(stats(tl), 1e3),
+                   common.scaled(stats(tx), 1e3),
                    "Linux microVM (nginx+Lua)", note=note, group=accel)]
 
 

@@ -71,15 +71,12 @@ def _script_change(runs):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _ms(st):
-    return st and {k: (v * 1e3 if k != "runs" else v) for k, v in st.items()}
-
-
 def run(ctx):
     runs = 3 if ctx.quick else 10
     common.log("build: lunik build after a one-line change, %d runs" % runs)
     figs = [figure("build", "lunik build examples/api after a one-line "
-                   "change", "ms", _ms(_script_change(runs)),
+                   "change", "ms",
+                   common.scaled(_script_change(runs), 1e3),
                    note="packs the ROM, checks the scripts' syntax and "
                    "links twice against build/lunik.o; no C is compiled")]
     if ctx.quick:

@@ -45,11 +45,7 @@ def lunik_cmd(image, accel):
     lk = common.lunik()
 
     def cmd(port):
-        devices = ["-global", "virtio-mmio.force-legacy=false",
-                   "-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d"
-                   % (port, GUEST_PORT),
-                   "-device", "virtio-net-device,netdev=net0",
-                   "-device", "virtio-rng-device"]
+        devices = common.lunik_devices(port, GUEST_PORT)
         return lk.qemu_command(image, MEM_MIB << 20, accel,
                                ["port=%d" % GUEST_PORT, "log=warn"], devices)
     return cmd
@@ -59,9 +55,7 @@ def linux_cmd(info, accel):
     import linuxvm
 
     def cmd(port):
-        net = ["-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d"
-               % (port, linuxvm.GUEST_HTTP_PORT),
-               "-device", "virtio-net-device,netdev=net0"]
+        net = common.user_net([(port, linuxvm.GUEST_HTTP_PORT)])
         return linuxvm.qemu_command(info, MEM_MIB, accel, net)
     return cmd
 
@@ -191,9 +185,7 @@ def run(ctx):
     os.makedirs(work, exist_ok=True)
     res, errs = {}, {}
     try:
-        image = os.path.join(work, "api.elf")
-        common.lunik().build_image(os.path.join(common.ROOT, "examples",
-                                                "api"), image)
+        image = common.image(ctx, "api")
         res["lunik"] = run_system("lunik", lunik_cmd(image, accel), cap, 30,
                                   bound, work)
     except Exception as e:  # noqa: BLE001 -- a row reports, never crashes

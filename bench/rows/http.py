@@ -28,12 +28,10 @@ public-key arithmetic (ECDHE and ECDSA on P-256).
 
 import os
 import re
-import ssl
 import subprocess
 import tempfile
 import time
 import traceback
-import urllib.request
 
 import common
 import netns
@@ -107,29 +105,8 @@ def _run(argv, timeout):
         err.decode(errors="replace")
 
 
-def _get(url, timeout=1.0):
-    """Status of one GET, never through a proxy (certificates not checked:
-    ours are self-made)."""
-    opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}),
-        urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))
-    try:
-        with opener.open(url, timeout=timeout) as r:
-            r.read()
-            return r.status
-    except Exception:  # noqa: BLE001 -- any failure is "not yet"
-        return None
 
 
-def _wait(url, deadline, proc):
-    """True once url answers 200; False at the deadline or if proc ends."""
-    while time.perf_counter() < deadline:
-        if proc.poll() is not None:
-            return False
-        if _get(url) == 200:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _boot(cmd, urls, client, timeout, logname):
@@ -140,20 +117,13 @@ def _boot(cmd, urls, client, timeout, logname):
         p = common.spawn(cmd, stdout=logf, stderr=subprocess.STDOUT)
     deadline = time.perf_counter() + timeout
     for url in urls:
-        if not client.call(_wait, url, deadline, p):
+        if client.call(common.wait_http, url, deadline, p) is None:
             common.stop(p)
             with open(path, "rb") as f:
                 tail = f.read()[-600:].decode(errors="replace")
             raise RuntimeError("%s did not answer within %d s; console: %s"
                                % (url, timeout, tail.strip()))
     return p
-
-
-def _user_net(forwards):
-    """QEMU user networking with (host port, guest port) forwards."""
-    fwd = "".join(",hostfwd=tcp:127.0.0.1:%d-:%d" % f for f in forwards)
-    return ["-netdev", "user,id=net0" + fwd,
-            "-device", "virtio-net-device,netdev=net0"]
 
 
 # ---------------------------------------------------------------- clients
@@ -277,54 +247,18 @@ def https_series(client, url, hostport, plan):
 # ---------------------------------------------------------------- targets
 
 
-def _certs():
-    """examples/https's (server.pem, server.key), made when missing."""
-    d = os.path.join(common.ROOT, "examples", "https")
-    pem = os.path.join(d, "certs", "server.pem")
-    key = os.path.join(d, "certs", "server.key")
-    if not (os.path.exists(pem) and os.path.exists(key)):
-        rc, out, err = _run(["sh", os.path.join(d, "make-cert.sh")], 60)
-        if rc != 0:
-            raise RuntimeError("make-cert.sh: " + (err or out).strip())
-    return pem, key
-
-
 def _images(ctx):
     """{"api": path, "https": path or None, "certs": (pem, key) or None,
     "tls_why": why HTTPS is missing}."""
-    lk = common.lunik()
-    os.makedirs(common.WORK, exist_ok=True)
-    api = ctx.shared.get("api_image")
-    if not api:
-        api = os.path.join(common.WORK, "api.elf")
-        lk.build_image(os.path.join(common.ROOT, "examples", "api"), api)
-        ctx.shared["api_image"] = api
-    out = {"api": api, "https": None, "certs": None, "tls_why": None}
+    out = {"api": common.image(ctx, "api"), "https": None, "certs": None,
+           "tls_why": None}
     try:
-        out["certs"] = _certs()
-        out["https"] = lk.build_image(
-            os.path.join(common.ROOT, "examples", "https"),
-            os.path.join(common.WORK, "https.elf"),
-            lua_paths=[os.path.join(common.ROOT, "examples", "api")])
+        out["certs"] = common.certs()
+        out["https"] = common.image(ctx, "https")
     except Exception as e:  # noqa: BLE001 -- reported in the figures
         out["tls_why"] = "examples/https not built: %s" % e
         common.log("http: " + out["tls_why"])
     return out
-
-
-def _linux(ctx, certs):
-    """bench/linuxvm's info (HTTPS too when certs), or (None, why)."""
-    key = "linuxvm_tls" if certs else "linuxvm"
-    if key not in ctx.shared:
-        info, why = None, None
-        try:
-            import linuxvm
-            info = linuxvm.ensure(certs)
-        except Exception as e:  # noqa: BLE001 -- reported, not fatal
-            why = "Linux microVM unavailable: %s" % e
-            common.log("http: " + why)
-        ctx.shared[key], ctx.shared[key + "_why"] = info, why
-    return ctx.shared[key], ctx.shared.get(key + "_why")
 
 
 def _lunik_vm(image, accel, path, ns, port, scheme):
@@ -335,7 +269,7 @@ def _lunik_vm(image, accel, path, ns, port, scheme):
         net, where = ns.netdev(), "%s:%d" % (LUNIK_IP, port)
     else:
         hport = common.free_port()
-        net, where = _user_net([(hport, port)]), "127.0.0.1:%d" % hport
+        net, where = common.user_net([(hport, port)]), "127.0.0.1:%d" % hport
     devices = (["-global", "virtio-mmio.force-legacy=false"] + net +
                ["-device", "virtio-rng-device"])
     cmd = common.lunik().qemu_command(image, MEM, accel, args, devices)
@@ -356,7 +290,7 @@ def _linux_vm(info, accel, path, ns):
         return cmd, {s: "%s:%d" % (LINUX_IP, p) for s, p in ports.items()}
     fwd = {s: (common.free_port(), p) for s, p in ports.items()}
     cmd = linuxvm.qemu_command(info, MEM >> 20, accel,
-                               _user_net(list(fwd.values())))
+                               common.user_net(list(fwd.values())))
     return cmd, {s: "127.0.0.1:%d" % f[0] for s, f in fwd.items()}
 
 
@@ -634,10 +568,10 @@ def run(ctx):
 def _run_row(ctx):
     plan = Plan(ctx.quick)
     images = _images(ctx)
-    linux, linux_why = _linux(ctx, images["certs"])
+    linux, linux_why = common.linux(ctx, tls=bool(images["certs"]))
     if linux is None and images["certs"]:
         # without HTTPS, the plain HTTP baseline may still be had
-        linux, linux_why = _linux(ctx, None)
+        linux, linux_why = common.linux(ctx)
     raw = ctx.shared.setdefault("http_runs", {})
     raw["plan"] = {"runs": plan.runs, "secs": plan.secs,
                    "tls_secs": plan.tls_secs, "conns": list(plan.conns),

@@ -41,27 +41,10 @@ GUEST_PORT = 8080
 TLS_PORT = 8443
 
 
-def images(work):
-    """Builds (once per run) hello, api and https into work; returns
-    {name: path}. https needs examples/https/certs (make-cert.sh)."""
-    lk = common.lunik()
-    ex = os.path.join(common.ROOT, "examples")
-    certs = os.path.join(ex, "https", "certs")
-    if not os.path.exists(os.path.join(certs, "server.pem")):
-        common.run_cmd(["sh", os.path.join(ex, "https", "make-cert.sh")], 60,
-                       check=True, capture_output=True)
-    out = {}
-    for name, lua_paths in (("hello", ()), ("api", ()),
-                            ("https", (os.path.join(ex, "api"),))):
-        path = os.path.join(work, name + ".elf")
-        lk.build_image(os.path.join(ex, name), path, lua_paths=lua_paths)
-        out[name] = path
-    return out
-
-
-def certs():
-    d = os.path.join(common.ROOT, "examples", "https", "certs")
-    return (os.path.join(d, "server.pem"), os.path.join(d, "server.key"))
+def images(ctx):
+    """{name: image} of hello, api and https, built once per run."""
+    return {name: common.image(ctx, name) for name in ("hello", "api",
+                                                         "https")}
 
 
 def connect(port, tls, timeout):
@@ -200,12 +183,9 @@ def lunik_try(image, accel, args, guest_port, tls, n, work, name):
 
     def try_mib(mib):
         port = common.free_port() if guest_port else None
-        devices = ["-global", "virtio-mmio.force-legacy=false"]
-        if guest_port:
-            devices += ["-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d"
-                        % (port, guest_port),
-                        "-device", "virtio-net-device,netdev=net0"]
-        devices += ["-device", "virtio-rng-device"]
+        devices = common.lunik_devices(port, guest_port) if guest_port \
+            else ["-global", "virtio-mmio.force-legacy=false",
+                  "-device", "virtio-rng-device"]
         cmd = lk.qemu_command(image, mib << 20, accel, args, devices)
         return attempt(cmd, port, tls, n, 30,
                        os.path.join(work, "console-%s.log" % name))
@@ -222,8 +202,7 @@ def linux_try(info, accel, guest_port, tls, n, work, name):
         if mib << 20 < end:
             return "the kernel's image alone ends at %.1f MiB" % (end / 2**20)
         port = common.free_port()
-        net = ["-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d"
-               % (port, guest_port), "-device", "virtio-net-device,netdev=net0"]
+        net = common.user_net([(port, guest_port)])
         cmd = linuxvm.qemu_command(info, mib, accel, net)
         return attempt(cmd, port, tls, n, LINUX_BOOT_S,
                        os.path.join(work, "console-%s.log" % name))
@@ -247,7 +226,7 @@ def run(ctx):
     base_note = "-m in MiB; %s; bisection with a fresh QEMU per attempt" % (
         accel.upper())
     try:
-        imgs = images(work)
+        imgs = images(ctx)
     except Exception as e:  # noqa: BLE001 -- a row reports, never crashes
         common.log("memory: building the images failed: %s" % e)
         return [figure("memory", "memory floor", "MiB", None,
@@ -270,7 +249,7 @@ def run(ctx):
     try:
         import linuxvm
         infos = {"linux": linuxvm.ensure(), "linux_tls":
-                 linuxvm.ensure(certs())}
+                 linuxvm.ensure(common.certs())}
     except Exception as e:  # noqa: BLE001
         linux_err = "the Linux microVM could not be assembled: %s" % e
         common.log("memory: " + linux_err)

@@ -127,16 +127,6 @@ def breakdown(lk, app, out, kw):
     return sizes, total
 
 
-def _linux(ctx):
-    if "linuxvm" in ctx.shared:
-        return ctx.shared["linuxvm"], ctx.shared.get("linuxvm_why")
-    try:
-        import linuxvm
-        info, why = linuxvm.ensure(), None
-    except Exception as e:  # noqa: BLE001 -- reported, not fatal
-        info, why = None, "Linux microVM unavailable: %s" % e
-    ctx.shared["linuxvm"], ctx.shared["linuxvm_why"] = info, why
-    return info, why
 
 
 def _gzip_bytes(path):
@@ -147,12 +137,8 @@ def _gzip_bytes(path):
 def run(ctx):
     lk = common.lunik()
     os.makedirs(common.WORK, exist_ok=True)
-    https_certs = os.path.join(common.ROOT, "examples", "https", "certs")
-    if not os.path.exists(os.path.join(https_certs, "server.pem")):
-        common.run_cmd([os.path.join(common.ROOT, "examples", "https",
-                                     "make-cert.sh")], timeout=60,
-                       capture_output=True)
-    info, why = _linux(ctx)
+    common.certs()  # examples/https's image carries them
+    info, why = common.linux(ctx)
     linux = linux_gz = None
     if info:
         # As booted: the kernel ELF QEMU loads (the vmlinux inside Debian's
