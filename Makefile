@@ -18,16 +18,27 @@
 BUILD := build
 Q := $(if $(V),,@)
 
-# Debian packages the build, `lunik run` and the tests need. They are
-# checked before anything else is read, since the flags below ask gcc for
-# its paths: as root the missing ones are installed, otherwise the exact
-# apt-get line is printed.
-HOST_PACKAGES := gcc make binutils python3 qemu-system-x86 apt dpkg-dev \
-	xz-utils clang libclang-rt-14-dev curl wrk netcat-openbsd iproute2 \
-	iputils-ping lua-socket lua-nginx-redis redis-server lua-dkjson lua-inspect \
-	openssl
+# Debian packages, by what needs them. `make` and `make run` ask only for
+# what building and running need (compiler, binutils, QEMU, apt tools);
+# the tools that only tests, fuzzing and benchmarks use are asked for by
+# those targets alone. They are checked before anything else is read,
+# since the flags below ask gcc for its paths: as root the missing ones are
+# installed, otherwise the exact apt-get line is printed.
+BUILD_PACKAGES := gcc make binutils python3 qemu-system-x86 apt dpkg-dev \
+	xz-utils
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+TEST_PACKAGES := $(FUZZ_PACKAGES) curl wrk netcat-openbsd iproute2 \
+	iputils-ping lua-socket lua-nginx-redis redis-server lua-dkjson \
+	lua-inspect openssl
+# The benchmarks also need gnuplot (the chart); bench/linuxvm.py downloads
+# the Linux microVM's own packages.
+BENCH_PACKAGES := gnuplot-nox wrk iproute2 openssl
+HOST_PACKAGES := $(BUILD_PACKAGES) \
+	$(if $(filter test crash,$(MAKECMDGOALS)),$(TEST_PACKAGES)) \
+	$(if $(filter fuzz,$(MAKECMDGOALS)),$(FUZZ_PACKAGES)) \
+	$(if $(filter bench bench-quick,$(MAKECMDGOALS)),$(BENCH_PACKAGES))
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
-ifneq ($(shell tools/host-check $(HOST_PACKAGES) >&2 && echo ok),ok)
+ifneq ($(shell tools/host-check $(sort $(HOST_PACKAGES)) >&2 && echo ok),ok)
 $(error missing Debian packages (see above))
 endif
 endif
@@ -45,9 +56,13 @@ HOST_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Iruntime -Itools
 LUNIK_PACK := $(BUILD)/host/lunik-pack
 FLOOR := $(BUILD)/floor.elf
 KVM_PROBE := $(BUILD)/host/kvm-probe.elf
+# The Lua modules the C bindings register (RT_MODULE), for the bundler:
+# a require of one of them needs nothing from --lua-path.
+MODULE_LIST := $(BUILD)/host/modules
 
-.PHONY: all run test fuzz crash bench bench-quick bench-packages clean distclean
-all: $(BUILD)/lunik.o $(LUNIK_PACK) $(FLOOR) $(KVM_PROBE) $(DEPS_LIBS)
+.PHONY: all run test fuzz crash bench bench-quick install clean distclean
+all: $(BUILD)/lunik.o $(LUNIK_PACK) $(FLOOR) $(KVM_PROBE) $(DEPS_LIBS) \
+	$(MODULE_LIST)
 
 $(RUNTIME_OBJS): $(BUILD)/%.o: %.c $(DEPS_LIBS)
 	@mkdir -p $(dir $@)
@@ -63,6 +78,11 @@ $(LUNIK_PACK): tools/lunik-pack.c tools/rompack.c runtime/rom.c tools/rompack.h 
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  HOSTCC $@")
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) -o $@ tools/lunik-pack.c tools/rompack.c runtime/rom.c
+
+$(MODULE_LIST): $(BINDING_SRCS)
+	@mkdir -p $(dir $@)
+	$(Q)sed -n 's/.*RT_MODULE( *"\([^"]*\)".*/\1/p' $(BINDING_SRCS) | sort -u >$@.tmp
+	$(Q)mv $@.tmp $@
 
 # The benchmark floor: an empty PVH kernel that exits at once.
 $(FLOOR): bench/floor.S bench/floor.ld
@@ -117,15 +137,33 @@ FUZZ_SECONDS ?= 300
 fuzz: all $(HOST_LUA)
 	$(Q)python3 tests/run.py --fuzz-only --fuzz-seconds $(FUZZ_SECONDS)
 
-# The benchmarks also need gnuplot (the chart) and what the Linux microVM
-# baseline is assembled with (bench/linuxvm.py downloads its own packages).
-BENCH_PACKAGES := gnuplot-nox wrk iproute2
-bench-packages:
-	$(Q)tools/host-check $(BENCH_PACKAGES)
-bench: all bench-packages
+bench: all
 	$(Q)python3 bench/run.py
-bench-quick: all bench-packages
+bench-quick: all
 	$(Q)python3 bench/run.py --quick
+
+# `make install PREFIX=...`: the lunik command and what it needs (the
+# runtime, stdlib/, the host tools) under PREFIX/lib/lunik, in the same
+# layout as this tree, and PREFIX/bin/lunik pointing at it, so it runs from
+# any folder. DESTDIR is honoured for packaging.
+PREFIX ?= /usr/local
+INSTALL_LIB := $(DESTDIR)$(PREFIX)/lib/lunik
+INSTALL_LIBS := libmbedtls.a libmbedx509.a libmbedcrypto.a liblua.a \
+	liblwip.a libm.a libc.a
+install: all $(HOST_LUA)
+	@echo "  INSTALL $(PREFIX)/bin/lunik, $(PREFIX)/lib/lunik"
+	$(Q)rm -rf $(INSTALL_LIB)
+	$(Q)mkdir -p $(INSTALL_LIB)/kernel $(INSTALL_LIB)/build/host \
+		$(INSTALL_LIB)/build/sysroot/lib $(DESTDIR)$(PREFIX)/bin
+	$(Q)tar -c --exclude=__pycache__ tools/lunik tools/lunikcli stdlib | \
+		tar -x -C $(INSTALL_LIB)
+	$(Q)cp kernel/link.ld $(INSTALL_LIB)/kernel/
+	$(Q)cp $(BUILD)/lunik.o $(INSTALL_LIB)/build/
+	$(Q)cp $(LUNIK_PACK) $(HOST_LUA) $(KVM_PROBE) $(MODULE_LIST) \
+		$(INSTALL_LIB)/build/host/
+	$(Q)cp $(addprefix $(BUILD)/sysroot/lib/,$(INSTALL_LIBS)) \
+		$(INSTALL_LIB)/build/sysroot/lib/
+	$(Q)ln -sfn ../lib/lunik/tools/lunik $(DESTDIR)$(PREFIX)/bin/lunik
 
 clean:
 	rm -rf $(BUILD)/kernel $(BUILD)/runtime $(BUILD)/bindings $(BUILD)/host \

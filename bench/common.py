@@ -36,16 +36,19 @@ _lunik = None
 
 
 def lunik():
-    """tools/lunik as a module (build_image, qemu_command, kvm_state...)."""
+    """The lunik command's modules (tools/lunikcli) as one namespace:
+    build_image, qemu_command, kvm_state, device_args, run_tool,
+    elf_section."""
     global _lunik
     if _lunik is None:
-        import importlib.machinery
-        import importlib.util
-        loader = importlib.machinery.SourceFileLoader("lunik_cli", LUNIK)
-        spec = importlib.util.spec_from_loader("lunik_cli", loader)
-        mod = importlib.util.module_from_spec(spec)
-        loader.exec_module(mod)
-        _lunik = mod
+        import types
+        sys.path.insert(0, os.path.join(ROOT, "tools"))
+        from lunikcli import devices, image, kvm, qemu, rom
+        _lunik = types.SimpleNamespace(
+            build_image=image.build_image, run_tool=image.run_tool,
+            qemu_command=qemu.command, kvm_state=kvm.state,
+            device_args=devices.device_args, elf_section=rom.elf_section,
+            image=image)
     return _lunik
 
 

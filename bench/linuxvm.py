@@ -177,10 +177,8 @@ def vmlinux_from_bzimage(bz, out):
 
 def elf_section(path, name):
     """The bytes of ELF64 section name in path (None when absent)."""
-    common.lunik()  # puts tools/ on the path
-    import lunik_bundle
     with open(path, "rb") as f:
-        return lunik_bundle.elf_section(f.read(), name)
+        return common.lunik().elf_section(f.read(), name)
 
 
 def elf_load_end(path):

@@ -3,13 +3,11 @@
  */
 #include "rompack.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "rom.h"
 
@@ -148,65 +146,6 @@ int rompack_add_file(struct rompack *p, const char *name, const char *path)
 	fclose(f);
 	rc = rompack_add(p, name, buf, len);
 	free(buf);
-	return rc;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int rompack_add_dir(struct rompack *p, const char *prefix, const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-
-	if (!d)
-		return fail(p, "%s: %s", dir, strerror(errno));
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || de->d_name[len - 1] == '~')
-			continue;
-		if (n == cap) {
-			char **v = realloc(names, (cap = cap ? 2 * cap : 32) * sizeof(*v));
-			if (!v) {
-				rc = fail(p, "out of memory");
-				goto out;
-			}
-			names = v;
-		}
-		if (!(names[n] = strdup(de->d_name))) {
-			rc = fail(p, "out of memory");
-			goto out;
-		}
-		n++;
-	}
-	qsort(names, n, sizeof(*names), cmp_str);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		char path[4096], name[MAX_NAME];
-		struct stat st;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (snprintf(name, sizeof(name), "%s%s%s", prefix,
-			     *prefix ? "/" : "", names[i]) >= (int)sizeof(name)) {
-			rc = fail(p, "%s: name too long", path);
-		} else if (stat(path, &st) < 0) {
-			rc = fail(p, "%s: %s", path, strerror(errno));
-		} else if (S_ISDIR(st.st_mode)) {
-			rc = rompack_add_dir(p, name, path);
-		} else if (S_ISREG(st.st_mode)) {
-			rc = rompack_add_file(p, name, path);
-		}
-		/* sockets, fifos and devices are not app files: skipped */
-	}
-out:
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
 	return rc;
 }
 

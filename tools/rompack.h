@@ -22,11 +22,6 @@ void rompack_free(struct rompack *p);
 int rompack_add(struct rompack *p, const char *name, const void *data,
 		size_t len);
 
-/* Adds every regular file under host directory (dir), recursively, named
- * (prefix)/relative/path; skips names starting with '.' and ending in '~'.
- * Returns 0, or -1 with a message. */
-int rompack_add_dir(struct rompack *p, const char *prefix, const char *dir);
-
 /* Adds host file (path) as (name). Returns 0, or -1 with a message. */
 int rompack_add_file(struct rompack *p, const char *name, const char *path);
 

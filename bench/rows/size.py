@@ -103,7 +103,7 @@ def breakdown(lk, app, out, kw):
                   glob.glob(os.path.join(common.BUILD, "bindings", "*.o")))
     mapfile = out + ".map"
     core = os.path.join(common.BUILD, "lunik.o")
-    real = lk.run_tool
+    real = lk.image.run_tool
 
     def run_tool(argv, cwd=None):
         if argv and argv[0] == "ld" and core in argv:
@@ -111,11 +111,11 @@ def breakdown(lk, app, out, kw):
             argv = argv[:i] + objs + argv[i + 1:] + ["-Map=" + mapfile]
         return real(argv, cwd)
 
-    lk.run_tool = run_tool
+    lk.image.run_tool = run_tool  # what build_image links with
     try:
         lk.build_image(app, out, **kw)
     finally:
-        lk.run_tool = real
+        lk.image.run_tool = real
     with open(mapfile) as f:
         sizes = parse_map(f.read())
     rom = sizes.pop("rom", 0)

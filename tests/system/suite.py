@@ -3,11 +3,15 @@ exit status and console output. Apps live in tests/system/apps/."""
 
 import filecmp
 import os
+import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 
-from harness import APPS, BUILD, ROOT, Failure, build, test, test_once
+from harness import (APPS, BUILD, ROOT, Failure, build, run_cmd, test,
+                     test_once)
 
 FAULT_OBJ = os.path.join(ROOT, "build", "tests", "fault.o")
 
@@ -245,3 +249,40 @@ def test_in_guest_specs(ctx):
                   "--disk", ro + ":ro",
                   "--disk", os.path.join(disks, "small.img") + ":1M")
     r.expect_status(0).expect(r"^\d+ passed, 0 failed$").expect_not(r"^FAIL")
+
+
+@test_once
+def test_make_install(ctx):
+    """`make install PREFIX=...` gives a lunik that builds and boots an app
+    from any folder, from its own tree (PREFIX/lib/lunik), not this one."""
+    prefix = tempfile.mkdtemp(prefix="lunik-install-")
+    try:
+        rc, out, _, _ = run_cmd(["make", "-s", "install", "PREFIX=" + prefix],
+                                timeout=300)
+        if rc != 0:
+            raise Failure("make install failed:\n" + out)
+        lunik = os.path.join(prefix, "bin", "lunik")
+        r = subprocess.run([sys.executable, "-c",
+                            "import sys; sys.path.insert(0, %r); "
+                            "from lunikcli import paths; print(paths.ROOT)"
+                            % os.path.join(prefix, "lib", "lunik", "tools")],
+                           capture_output=True, text=True)
+        if r.stdout.strip() != os.path.join(prefix, "lib", "lunik"):
+            raise Failure("the installed lunik runs from %r" % r.stdout)
+        app = os.path.join(prefix, "app")
+        image = os.path.join(prefix, "app.elf")
+        p = subprocess.run([lunik, "new", app], cwd="/", capture_output=True,
+                           text=True, timeout=60)
+        p = p.returncode == 0 and subprocess.run(
+            [lunik, "build", app, "-o", image], cwd="/", capture_output=True,
+            text=True, timeout=120)
+        if not p or p.returncode != 0:
+            raise Failure("the installed lunik could not build an app: %s"
+                          % (p and (p.stderr or p.stdout)))
+        rc, out, _, _ = run_cmd([lunik, "run", image, "--tcg", "--timeout",
+                                 "60", "--", "name=installed"], timeout=90)
+        if rc != 0 or not re.search(r"^hello, installed$", out, re.M):
+            raise Failure("the installed image did not boot (status %s):\n%s"
+                          % (rc, out))
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""lunik_bundle -- which pure-Lua modules from --lua-path folders an image
+"""bundle -- which pure-Lua modules from --lua-path folders an image
 needs, for `lunik build DIR --lua-path PATH --include MODULE`, and the
 image's manifest that `lunik inspect` reads.
 
@@ -16,7 +16,8 @@ apps often require optional modules inside pcall.
 import glob
 import os
 import re
-import struct
+
+from .rom import app_files
 
 MANIFEST = ".lunik/manifest"
 LUA_STDLIBS = {"_G", "coroutine", "debug", "io", "math", "os", "package",
@@ -91,40 +92,28 @@ def requires(text):
 # ---------------------------------------------------------------- lookups
 
 
-def rom_files(folder):
-    """Relative paths of the files the packer takes from folder (it skips
-    names starting with '.' and ending in '~')."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames
-                             if not d.startswith(".") and not d.endswith("~"))
-        for f in sorted(filenames):
-            if f.startswith(".") or f.endswith("~"):
-                continue
-            path = os.path.join(dirpath, f)
-            if os.path.isfile(path):
-                out.append(os.path.relpath(path, folder))
-    return out
-
-
 def module_of(relpath):
     """The module name a file answers to on package.path, or None."""
     if not relpath.endswith(".lua"):
         return None
-    parts = relpath[:-4].split(os.sep)
+    parts = relpath[:-4].split("/")
     if parts[-1] == "init" and len(parts) > 1:
         parts = parts[:-1]
     return ".".join(parts)
 
 
 def builtins(root):
-    """Modules every image has: Lua's own libraries, the C bindings
-    (RT_MODULE in bindings/*.c) and stdlib/'s modules."""
+    """Modules every image has: Lua's own libraries, the C bindings (the
+    list `make` writes to build/host/modules from bindings/*.c's
+    RT_MODULE lines) and stdlib/'s modules."""
     names = set(LUA_STDLIBS)
-    for src in glob.glob(os.path.join(root, "bindings", "*.c")):
-        with open(src, errors="replace") as f:
-            names.update(re.findall(r'RT_MODULE\(\s*"([^"]+)"', f.read()))
-    for rel in rom_files(os.path.join(root, "stdlib")):
+    listing = os.path.join(root, "build", "host", "modules")
+    try:
+        with open(listing) as f:
+            names.update(line.strip() for line in f if line.strip())
+    except OSError:
+        raise BundleError("%s is missing: run `make` in %s" % (listing, root))
+    for rel in app_files(os.path.join(root, "stdlib")):
         m = module_of(rel)
         if m:
             names.add(m)
@@ -178,7 +167,7 @@ def bundle(app_dir, lua_paths, includes, root):
     lua_paths = [os.path.normpath(lp) for lp in lua_paths]
     app = set()
     queue = []  # (module, required by, direct, optional)
-    for rel in rom_files(app_dir):
+    for rel in app_files(app_dir):
         m = module_of(rel)
         if m:
             app.add(m)
@@ -230,70 +219,3 @@ def manifest(files):
     """The text of .lunik/manifest: "NAME<TAB>ORIGIN" lines for the
     bundled files; every other file's origin follows from its name."""
     return "".join("%s\t%s\n" % (name, origin) for name, _, origin in files)
-
-
-# ---------------------------------------------------------------- reading
-
-
-def elf_section(data, wanted):
-    """The bytes of ELF64 section (wanted), or None."""
-    if data[:4] != b"\x7fELF" or data[4] != 2:
-        raise BundleError("not an ELF64 image")
-    shoff, = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
-
-    def header(i):
-        return struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize)
-
-    strtab = header(shstrndx)
-    for i in range(shnum):
-        h = header(i)
-        off = strtab[4] + h[0]
-        name = data[off:data.index(b"\0", off)].decode()
-        if name == wanted:
-            return data[h[4]:h[4] + h[5]]
-    return None
-
-
-def rom_entries(rom):
-    """[(name, data)] of a ROM archive (format: runtime/rom.h)."""
-    if rom[:8] != b"LUNIKROM":
-        raise BundleError("the image's ROM is not a LUNIKROM archive")
-    count, names_off = struct.unpack_from("<II", rom, 12)
-    out = []
-    for i in range(count):
-        noff, nlen, off, size = struct.unpack_from("<IIII", rom, 32 + 16 * i)
-        start = names_off + noff
-        out.append((rom[start:start + nlen].decode(errors="replace"),
-                    rom[off:off + size]))
-    return out
-
-
-def inspect(image):
-    """[(name, size, origin)] for every file of an image: "app",
-    "stdlib", the --lua-path it was bundled from, or "lunik" for the
-    image's own metadata (.lunik/)."""
-    with open(image, "rb") as f:
-        data = f.read()
-    rom = elf_section(data, ".rom")
-    if rom is None:
-        raise BundleError("%s has no .rom section: not a lunik image" % image)
-    entries = rom_entries(rom)
-    origins = {}
-    for name, body in entries:
-        if name == MANIFEST:
-            for line in body.decode(errors="replace").splitlines():
-                fname, _, origin = line.partition("\t")
-                origins[fname] = origin
-    out = []
-    for name, body in entries:
-        if name in origins:
-            origin = origins[name]
-        elif name.startswith("app/"):
-            origin = "app"
-        elif name.startswith("stdlib/"):
-            origin = "stdlib"
-        else:
-            origin = "lunik"
-        out.append((name, len(body), origin))
-    return out

@@ -1,0 +1,77 @@
+"""image.py and cmd_inspect.py: an image links from the app, stdlib and
+bundled modules, byte-identically, and lists what it holds."""
+
+import filecmp
+import os
+import unittest
+
+from clitest import ROOT, TempDir, needs_runtime, write
+from lunikcli import cmd_inspect, image, rom
+from lunikcli.errors import Error, STATUS_FAILED
+
+
+class Checks(unittest.TestCase):
+    def test_not_an_app(self):
+        with TempDir() as d:
+            with self.assertRaisesRegex(Error, "not a folder"):
+                image.check_app(os.path.join(d, "none"))
+            with self.assertRaisesRegex(Error, "has no main.lua"):
+                image.check_app(d)
+            image.check_app(d, entry="stdlib/lunik/test_main.lua")
+
+    def test_ca_bundle(self):
+        with TempDir() as d:
+            with self.assertRaisesRegex(Error, "no PEM certificate"):
+                image.check_ca_bundle(write(os.path.join(d, "x.pem"), "hi"))
+            with self.assertRaisesRegex(Error, "No such file"):
+                image.check_ca_bundle(os.path.join(d, "gone.pem"))
+
+    def test_ksyms_layout(self):
+        blob = image.ksyms_blob("/bin/true") if os.path.exists("/bin/true") \
+            else b"KSYM\0\0\0\0"
+        self.assertEqual(blob[:4], b"KSYM")
+
+
+class Build(unittest.TestCase):
+    @needs_runtime
+    def test_build_is_reproducible_and_inspectable(self):
+        with TempDir() as d:
+            app = os.path.join(d, "app")
+            write(os.path.join(app, "main.lua"), 'print(require "m".x)\n')
+            write(os.path.join(app, "m.lua"), "return { x = 1 }\n")
+            write(os.path.join(app, ".secret"), "never packed")
+            a = image.build_image(app, os.path.join(d, "a.elf"))
+            b = image.build_image(app, os.path.join(d, "b.elf"))
+            self.assertTrue(filecmp.cmp(a, b, shallow=False))
+            listing = cmd_inspect.files(a)
+            names = [n for n, _, _ in listing]
+            self.assertIn("app/main.lua", names)
+            self.assertIn("stdlib/http/server.lua", names)
+            self.assertNotIn("app/.secret", names)
+            origins = {n: o for n, _, o in listing}
+            self.assertEqual(origins["app/m.lua"], "app")
+            self.assertEqual(origins["stdlib/kv.lua"], "stdlib")
+            self.assertEqual(dict(rom.image_entries(a))["app/m.lua"],
+                             b"return { x = 1 }\n")
+
+    @needs_runtime
+    def test_syntax_errors_stop_the_build(self):
+        if not os.access(os.path.join(ROOT, "build", "host", "lua"), os.X_OK):
+            self.skipTest("the host Lua is not built (make)")
+        with TempDir() as d:
+            app = os.path.join(d, "app")
+            write(os.path.join(app, "main.lua"), "local x = = 1\n")
+            with self.assertRaises(Error) as e:
+                image.build_image(app, os.path.join(d, "x.elf"))
+            self.assertEqual(e.exception.status, STATUS_FAILED)
+            self.assertRegex(str(e.exception), r"main\.lua:1: unexpected symbol")
+            self.assertFalse(os.path.exists(os.path.join(d, "x.elf")))
+
+    def test_inspect_refuses_other_files(self):
+        with TempDir() as d:
+            with self.assertRaisesRegex(Error, "not a lunik image"):
+                cmd_inspect.files(write(os.path.join(d, "t.txt"), "text"))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,15 @@
+"""lunikcli -- the `lunik` command as a package: one module per job.
+
+  main.py      argument parsing and dispatch (the entry point tools/lunik calls)
+  options.py   the option groups commands share (run, device, bundle options)
+  paths.py     where the runtime, the stdlib and the caches are
+  errors.py    the one error type commands raise, and how it is shown
+  image.py     packing an app and linking an image
+  bundle.py    which pure-Lua modules from --lua-path folders an image needs
+  rom.py       which files of a folder go into an image; reading an image's ROM
+  devices.py   -p, --net, --disk and --no-rng as QEMU device options
+  qemu.py      the QEMU command line and running a guest
+  kvm.py       whether KVM runs guests natively here
+  scaffold.py  `lunik new`'s app folders, from templates/
+  cmd_*.py     one module per command: its options (register) and its work (run)
+"""

@@ -1,0 +1,39 @@
+"""lunik build DIR [-o FILE] [-g]: packs DIR and links an image (image.py)."""
+
+import argparse
+import os
+
+from . import image
+from .options import add_bundle_options
+
+HELP = "pack DIR and link an image"
+
+
+def register(sub):
+    p = sub.add_parser("build", help=HELP, description=HELP)
+    p.add_argument("dir")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="image path (default: DIR's name + .elf)")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-g", "--debug", action="store_true",
+                   help="keep debug information (for gdb)")
+    add_bundle_options(p)
+    p.add_argument("--ca-bundle", metavar="FILE",
+                   help="PEM CA certificates the image trusts as "
+                   "tls.client{ca=\"system\"}, e.g. "
+                   "/etc/ssl/certs/ca-certificates.crt")
+    p.add_argument("--entry", help=argparse.SUPPRESS)
+    p.add_argument("--no-check", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--link", action="append", help=argparse.SUPPRESS)
+    return p
+
+
+def run(a):
+    out = a.output or os.path.basename(os.path.abspath(a.dir)) + ".elf"
+    image.build_image(a.dir, out, entry=a.entry, extra_objs=a.link or (),
+                      debug=a.debug, lua_paths=a.lua_path,
+                      includes=a.include, ca_bundle=a.ca_bundle,
+                      check=not a.no_check)
+    if not a.quiet:
+        print("%s: %d bytes" % (out, os.path.getsize(out)))
+    return 0

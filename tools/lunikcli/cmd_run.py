@@ -1,0 +1,33 @@
+"""lunik run FILE|DIR [options] [-- key=value ...]: boots an image (a
+folder is built first) with the console on stdout, and exits with the
+guest's status."""
+
+import os
+
+from . import devices, image, qemu
+from .errors import Error
+from .options import add_bundle_options, add_run_options
+
+HELP = "boot an image (or an app folder)"
+
+
+def register(sub):
+    p = sub.add_parser("run", help=HELP, description=HELP)
+    p.add_argument("image", metavar="FILE|DIR")
+    add_run_options(p)
+    add_bundle_options(p)
+    return p
+
+
+def run(a):
+    mem, devs = qemu.parse_mem(a.mem), devices.device_args(a)
+    if (a.lua_path or a.include) and not os.path.isdir(a.image):
+        raise Error("--lua-path and --include build an app folder; %s is "
+                    "an image" % a.image)
+    path, temp = image.temp_image(a.image, lua_paths=a.lua_path,
+                                  includes=a.include)
+    try:
+        return qemu.run_image(path, mem, a.accel, a.args, a.timeout, devs)
+    finally:
+        if temp:
+            os.unlink(path)

@@ -1,0 +1,147 @@
+"""qemu -- the QEMU command line for an image, and running a guest.
+
+Guest exit statuses arrive through isa-debug-exit as (status + 1): QEMU
+then exits with 2 * (status + 1) + 1, so 0 and 1 stay free for QEMU's own
+outcomes (0: the guest reset itself under -no-reboot; 1: QEMU failed).
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+from . import kvm
+from .errors import Error, note
+
+STATUS_ERROR = 1
+STATUS_TIMEOUT = 124
+STATUS_PANIC = 125
+STATUS_RESET = 126
+MIN_MEM = 8 << 20
+
+
+def parse_mem(s):
+    """--mem SIZE -> bytes; raises Error for a bad or too small size."""
+    m = re.fullmatch(r"(\d+)([KMG]?)i?B?", s.strip(), re.I)
+    if not m:
+        raise Error("bad size %r: use a number with K, M or G, e.g. 128M" % s)
+    n = int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20,
+                           "G": 1 << 30}[m.group(2).upper()]
+    if n < MIN_MEM:
+        raise Error("--mem %s is too small: lunik needs at least %dM"
+                    % (s, MIN_MEM >> 20))
+    return n
+
+
+def base_args(mem, accel, cpu):
+    """QEMU's machine: microvm, one vCPU, no default devices, an exit port."""
+    return ["qemu-system-x86_64", "-M", "microvm,x-option-roms=off",
+            "-accel", accel, "-cpu", cpu, "-smp", "1",
+            "-m", "%dM" % (mem >> 20), "-nodefaults", "-no-user-config",
+            "-display", "none", "-no-reboot",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+
+
+def quote_arg(a):
+    """A key=value boot argument as the kernel's command line parser
+    reads it: a value with spaces is quoted."""
+    if " " in a and '"' not in a:
+        k, eq, v = a.partition("=")
+        return '%s="%s"' % (k, v) if eq else '"%s"' % a
+    return a
+
+
+def check_boot_args(args):
+    for a in args:
+        if '"' in a and a.count('"') % 2:
+            raise Error("boot argument %r has an unmatched quote" % a)
+
+
+def command(image, mem, accel, args, devices=()):
+    """The QEMU command that boots image with the console on stdio."""
+    if accel == "kvm":
+        cmd = base_args(mem, "kvm", kvm.state()[0])
+    else:
+        cmd = base_args(mem, "tcg", "qemu64")
+    cmd += ["-chardev", "stdio,id=con,signal=on", "-serial", "chardev:con",
+            "-kernel", image] + list(devices)
+    if args:
+        cmd += ["-append", " ".join(args)]
+    return cmd
+
+
+def pick_accel(accel):
+    """"kvm" or "tcg" for the --kvm/--tcg choice (None: KVM where it runs
+    guests natively, saying why not where /dev/kvm exists but can't)."""
+    if accel == "tcg":
+        return "tcg"
+    cpu, why = kvm.state()
+    if accel == "kvm" and not cpu:
+        raise Error("--kvm: %s; use --tcg" % why)
+    if accel is None and not cpu and os.path.exists("/dev/kvm"):
+        note("%s: using software emulation" % why)
+    return "kvm" if cpu else "tcg"
+
+
+def die_with_parent():
+    """In QEMU's child before exec: SIGKILL it when lunik dies, however
+    lunik dies (prctl PR_SET_PDEATHSIG), so no guest outlives its
+    launcher."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the parent died before the prctl
+        os._exit(1)
+
+
+def decode_status(rc):
+    """The guest's exit status from QEMU's."""
+    if rc < 0:
+        return 128 - rc
+    if rc >= 3 and rc % 2 == 1:
+        return (rc - 3) // 2
+    if rc == 0:
+        note("QEMU ended without the guest's exit status (the guest "
+             "reset itself, or QEMU was stopped)")
+        return STATUS_RESET
+    return STATUS_ERROR
+
+
+def stop(proc):
+    """Ends QEMU: SIGTERM first (it restores the terminal), then SIGKILL."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def run_image(image, mem=128 << 20, accel=None, args=(), timeout=None,
+              devices=()):
+    """Boots image with the console on our stdout, with the QEMU device
+    options devices (devices.device_args); returns its status."""
+    if not os.path.isfile(image):
+        raise Error("%s: no such image" % image)
+    accel = pick_accel(accel)
+    check_boot_args(args)
+    cmd = command(image, mem, accel, [quote_arg(a) for a in args], devices)
+    # On a terminal QEMU shares our session so Ctrl-C reaches it; otherwise
+    # it gets a session of its own and no stdin.
+    tty = sys.stdin.isatty()
+    proc = subprocess.Popen(cmd, stdin=None if tty else subprocess.DEVNULL,
+                            start_new_session=not tty,
+                            preexec_fn=die_with_parent)
+    try:
+        rc = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print("\nlunik: timed out after %gs" % timeout, file=sys.stderr)
+        return STATUS_TIMEOUT
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        stop(proc)
+    return decode_status(rc)
