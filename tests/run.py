@@ -3,11 +3,13 @@
 
   python3 tests/run.py [--tcg-only|--kvm-only] [-k PATTERN]
 
-Host unit tests (tests/unit, C) first, then the system tests
-(tests/system), which boot real images and check exit status and console
-output. System tests run under KVM when /dev/kvm works and always under
-software emulation (TCG). Ends with "N passed, N failed"; exits 1 on any
-failure.
+Host unit tests (tests/unit, C and Lua), the lunik command's unit tests
+(tests/cli, Python), the fuzz targets briefly (tests/fuzz), then the system
+tests (tests/system), which boot real images and check exit status and
+console output. System tests run under KVM when /dev/kvm works and always
+under software emulation (TCG). A test that cannot run here (no root for a
+tap device, a tool missing) is a skip, shown as one, never a pass. Ends
+with "N passed, N failed, N skipped"; exits 1 on any failure.
 """
 
 import argparse
@@ -16,6 +18,7 @@ import re
 import subprocess
 import sys
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -35,12 +38,16 @@ import suite_bench  # noqa: E402,F401  (the benchmark harness's parsers and repo
 
 class Tally:
     def __init__(self):
-        self.passed = self.failed = 0
+        self.passed = self.failed = self.skipped = 0
         self.failures = []
 
     def ok(self, name):
         self.passed += 1
         print("ok   %s" % name, flush=True)
+
+    def skip(self, name, why):
+        self.skipped += 1
+        print("skip %s (%s)" % (name, why.strip()), flush=True)
 
     def fail(self, name, why):
         self.failed += 1
@@ -113,6 +120,9 @@ def run_unit(tally, pattern):
                 tally.ok("unit/%s: %s" % (name, line[5:]))
             elif line.startswith("FAIL - "):
                 tally.fail("unit/%s: %s" % (name, line[7:]), "")
+            elif line.startswith("skip - "):
+                what, _, why = line[7:].partition(": ")
+                tally.skip("unit/%s: %s" % (name, what), why or "skipped")
         if r.returncode and "FAIL - " not in r.stdout:
             tally.fail("unit/%s (exit %d)" % (name, r.returncode),
                        (r.stderr or r.stdout)[-2000:])
@@ -165,6 +175,55 @@ def run_fuzz(tally, pattern, seconds):
                                               else "?", time.monotonic() - t0))
 
 
+class CliResult(unittest.TestResult):
+    """Reports each test of tests/cli as it ends."""
+
+    def __init__(self, tally):
+        super().__init__()
+        self.tally = tally
+
+    @staticmethod
+    def name(test):
+        mod, _, rest = test.id().partition(".")
+        return "cli/%s: %s" % (mod.replace("test_", "", 1), rest)
+
+    def addSuccess(self, test):
+        self.tally.ok(self.name(test))
+
+    def addFailure(self, test, err):
+        self.tally.fail(self.name(test), self._exc_info_to_string(err, test))
+
+    addError = addFailure
+
+    def addSkip(self, test, reason):
+        self.tally.skip(self.name(test), reason)
+
+
+def run_cli(tally, pattern):
+    """tests/cli/test_*.py: unittest modules for tools/lunikcli, one per
+    module of the package."""
+    cli = os.path.join(HERE, "cli")
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    sys.path.insert(0, cli)
+    suite = unittest.TestSuite()
+    for fname in sorted(os.listdir(cli)):
+        name, ext = os.path.splitext(fname)
+        if not name.startswith("test_") or ext != ".py":
+            continue
+        for test in iter_tests(unittest.defaultTestLoader.loadTestsFromName(name)):
+            if not pattern or re.search(pattern, CliResult.name(test)):
+                suite.addTest(test)
+    suite.run(CliResult(tally))
+
+
+def iter_tests(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from iter_tests(t)
+        else:
+            yield t
+
+
 def run_system(tally, accels, pattern):
     for i, accel in enumerate(accels):
         for name, fn, once in harness.TESTS:
@@ -176,6 +235,9 @@ def run_system(tally, accels, pattern):
             t0 = time.monotonic()
             try:
                 fn(harness.Ctx(accel))
+            except harness.Skip as e:
+                tally.skip(full, str(e))
+                continue
             except harness.Failure as e:
                 tally.fail(full, str(e))
                 continue
@@ -218,12 +280,14 @@ def main():
         run_fuzz(tally, a.k, a.fuzz_seconds)
     else:
         run_unit(tally, a.k)
+        run_cli(tally, a.k)
         run_fuzz(tally, a.k, a.fuzz_seconds)
         run_system(tally, accels, a.k)
     if tally.failures:
         print("\nfailed:\n  " + "\n  ".join(tally.failures))
     print("(%.0f s)" % (time.monotonic() - t0))
-    print("%d passed, %d failed" % (tally.passed, tally.failed))
+    print("%d passed, %d failed, %d skipped" % (tally.passed, tally.failed,
+                                               tally.skipped))
     return 1 if tally.failed else 0
 
 

@@ -40,6 +40,28 @@ class Failure(Exception):
     pass
 
 
+class Skip(Exception):
+    """A test that cannot run here (no root, a tool missing): reported as
+    skipped with the reason, never as passed."""
+
+
+def skip(why):
+    raise Skip(why)
+
+
+def need_root(what):
+    """Skips unless running as root, which (what) needs."""
+    if os.geteuid() != 0:
+        skip("needs root for %s" % what)
+
+
+def need_tool(tool, package):
+    """Skips unless (tool) is on the PATH; (package) is Debian's."""
+    import shutil
+    if not shutil.which(tool):
+        skip("%s is missing (apt-get install %s)" % (tool, package))
+
+
 def kvm_state():
     """(True, "kvm -cpu ...") when KVM runs guests natively here, else
     (False, why): `lunik accel` probes and caches the answer."""

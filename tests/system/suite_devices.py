@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 
-from harness import (LUNIK, ROOT, Failure, Live, Result, build, free_port,
+from harness import (need_root, need_tool, LUNIK, ROOT, Failure, Live, Result, build, free_port,
                      run_cmd, test, test_once)
 
 DEVICES_OBJ = os.path.join(ROOT, "build", "tests", "devices.o")
@@ -153,8 +153,8 @@ def test_net_none_and_no_rng(ctx):
 def test_net_tap(ctx):
     """--net tap:NAME, inside a network namespace this test makes, with
     the host kernel as the guest's 10.0.2.2."""
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        return  # a namespace and a tap need root and iproute2
+    need_root("a network namespace and a tap device")
+    need_tool("ip", "iproute2")
     ns = "lunik-virtio-%d" % os.getpid()
 
     def ip(*a):
@@ -404,8 +404,8 @@ def test_device_option_errors(ctx):
         for opts, pattern in cases:
             t0 = time.monotonic()
             r = ctx.lunik("run", img, *opts)
-            if r.status != 1:
-                r.fail("lunik run %s: status %s, not 1" % (" ".join(opts), r.status))
+            if r.status != 2:
+                r.fail("lunik run %s: status %s, not 2" % (" ".join(opts), r.status))
             r.expect(r"^lunik: .*" + pattern).expect_not(r"^devices:")
             if time.monotonic() - t0 > 5:
                 r.fail("lunik run %s took %.1fs to refuse" % (opts, time.monotonic() - t0))
@@ -413,7 +413,7 @@ def test_device_option_errors(ctx):
             raise Failure("a refused --disk created its file")
         r = ctx.lunik("test", os.path.join(ROOT, "tests/system/apps/specs"),
                       "--disk", os.path.join(tmp, "missing.img"))
-        if r.status != 1:
+        if r.status != 2:
             r.fail("lunik test with a missing disk: status %s" % r.status)
         r.expect(r"no such file; give a size")
     finally:

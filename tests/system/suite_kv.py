@@ -32,7 +32,10 @@ def test_kv_survives_kills(ctx):
     disk = os.path.join(BUILD, "kvcrash-%s.img" % ctx.accel)
     if os.path.exists(disk):
         os.unlink(disk)
-    rng = random.Random(int(os.environ.get("KV_SEED", time.time())))
+    seed = int(os.environ.get("KV_SEED") or time.time_ns() % 10**9)
+    print("     kv crash seed %d [%s] (KV_SEED=%d replays it)"
+          % (seed, ctx.accel, seed), flush=True)
+    rng = random.Random(seed)
     argv = [LUNIK, "run", image, "--" + ctx.accel, "--no-rng", "--net", "none",
             "--disk", disk + ":64M", "--timeout", "120"]
     acked, mid_compaction, kills = 0, 0, 0
@@ -45,8 +48,8 @@ def test_kv_survives_kills(ctx):
             found = last_number(r.out.splitlines(), r"^found (\d+)")
             if found < acked or found > acked + BATCH:
                 r.fail("kill %d: acknowledged up to %d, found %d after reboot "
-                       "(earlier kills: found, target, acked: %s)"
-                       % (k, acked, found, history[-5:]))
+                       "(earlier kills: found, target, acked: %s; KV_SEED=%d)"
+                       % (k, acked, found, history[-5:], seed))
             # a random moment: after some acknowledgements, plus a little
             target = found + rng.randint(1, 40)
             guest.wait_for(r"^ack %d$" % target, 90,
@@ -65,7 +68,9 @@ def test_kv_survives_kills(ctx):
     r = final.finish(120)
     m = re.search(r"^verify ok last=(\d+)$", r.out, re.M)
     if r.status != 0 or not m:
-        r.fail("the store did not verify after %d kills" % kills)
+        r.fail("the store did not verify after %d kills (KV_SEED=%d)"
+               % (kills, seed))
     last = int(m.group(1))
     if not acked <= last <= acked + BATCH:
-        r.fail("acknowledged up to %d, verify found %d" % (acked, last))
+        r.fail("acknowledged up to %d, verify found %d (KV_SEED=%d)"
+               % (acked, last, seed))

@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 
-from harness import LUNIK, Failure, Live, build, free_port, test
+from harness import LUNIK, Failure, Live, build, free_port, need_root, test
 
 
 def boot(ctx, app, args=(), opts=(), ready=r"serving on|echo: tcp"):
@@ -261,8 +261,7 @@ while True:
 
 @test
 def test_net_tap_dns_and_ping(ctx):
-    if os.geteuid() != 0:
-        raise Failure("needs root for a network namespace and a tap device")
+    need_root("a network namespace and a tap device")
     with Netns() as ns:
         dns = ns.popen(["python3", "-c", DNS_RESPONDER], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True)
