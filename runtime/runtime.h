@@ -120,7 +120,7 @@ int rt_task_results(struct lua_State *L, int idx, struct rt_task *t);
  * whose owner's task id is kept in (*owner); does nothing outside tasks or
  * when it owns it already. When a task fails, each object it still owns
  * gets its metatable's __abandon(obj, task id) called, which closes it if
- * that task is still its owner (DESIGN.md: an error closes what the task
+ * that task is still its owner (docs/design.md: an error closes what the task
  * owned). Objects change owner as tasks use them. */
 void rt_own(struct lua_State *L, int idx, unsigned *owner);
 
