@@ -103,15 +103,15 @@ static int m_files(lua_State *L)
  * 0..126 or a boolean (true = 0, false = 1) */
 static int m_exit(lua_State *L)
 {
-	int code;
+	lua_Integer code;
 
 	if (lua_isboolean(L, 1))
 		code = lua_toboolean(L, 1) ? 0 : 1;
 	else
-		code = (int)luaL_optinteger(L, 1, 0);
+		code = luaL_optinteger(L, 1, 0);
 	luaL_argcheck(L, code >= 0 && code <= 126, 1, "exit code out of 0..126");
 	fflush(NULL);
-	exit(code);
+	exit((int)code);
 }
 
 static const luaL_Reg funcs[] = {

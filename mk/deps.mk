@@ -1,5 +1,5 @@
 # Third-party code: newlib 3.3, Lua 5.4, lwIP 2.1 and mbedTLS 2.28, from
-# Debian 12's packages (DESIGN.md, "Third-party code"). Included after
+# Debian 12's packages (docs/design.md, "Third-party code"). Included after
 # mk/toolchain.mk. Nothing of theirs is committed: deps/dep.sh fetches them
 # through a private apt configuration under $(BUILD)/apt, checks each upstream
 # tarball against deps/sources.sha256, and unpacks it with Debian's patches
@@ -145,7 +145,10 @@ DEPS_LUA_LIB := $(SYSROOT)/lib/liblua.a
 DEPS_LUA_HEADERS := $(addprefix $(BUILD)/src/lua/src/,lua.h luaconf.h lualib.h lauxlib.h lua.hpp) \
 	deps/lua/lua5.4-deb-multiarch.h
 LUA_CFLAGS_EXTRA ?=
+# -Dgmtime=rt_gmtime... : os.date and os.time get runtime/time.c's, which
+# refuse what does not fit instead of wrapping as newlib's do.
 DEPS_LUA_CFLAGS := $(TARGET_CFLAGS) -DLUA_COMPAT_5_3 -Dstrtod=rt_strtod -Ideps/lua \
+	-Dgmtime=rt_gmtime -Dlocaltime=rt_localtime -Dmktime=rt_mktime \
 	$(DEPS_PREFIX_MAP) $(LUA_CFLAGS_EXTRA)
 
 DEPS_LUA_SIG := $(call deps_pin,$(LUA_TARBALL)) $(TARGET_CC) $(DEPS_LUA_CFLAGS)

@@ -10,6 +10,13 @@
  * coroutine below it again. So a socket read inside an app's coroutine
  * blocks only the task, as it would outside one. Everything else behaves as
  * Lua's own functions do.
+ *
+ * main.lua runs as task 1, a coroutine, so that its top level may block.
+ * At that top level coroutine.running, coroutine.isyieldable and
+ * coroutine.yield answer as they do in a stock Lua's main chunk: the
+ * running coroutine is the main one, nothing can be yielded, and a yield
+ * raises "attempt to yield from outside a coroutine". Blocking calls
+ * (which yield from C) are not affected.
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -26,7 +33,7 @@ static lua_State *coroutine_of(lua_State *L, int via)
 	lua_State *co = via == VIA_WRAP ? lua_tothread(L, lua_upvalueindex(1))
 					: lua_tothread(L, 1);
 
-	luaL_argexpected(L, co, 1, "coroutine");
+	luaL_argexpected(L, co, 1, "thread"); /* as Lua's lcorolib.c says */
 	return co;
 }
 
@@ -51,13 +58,17 @@ static int resume_result(lua_State *L, lua_State *co, int status, int nres)
 		lua_xmove(co, L, nres);
 		return nres + 1;
 	}
+	lua_xmove(co, L, 1); /* the message; a no-op when co is L itself */
 	lua_pushboolean(L, 0);
-	lua_xmove(co, L, 1);
+	lua_insert(L, -2);
 	return 2;
 }
 
 /* What the wrapper function returns, or the error it raises, as Lua's
- * auxwrap does: the error gets the caller's position if it is a string. */
+ * auxwrap does: the error gets the caller's position if it is a string.
+ * Only a coroutine that died of the error is reset (closing its
+ * to-be-closed variables); one that was running or normal, which Lua
+ * refused to resume, is left alone: resetting it would be undefined. */
 static int wrap_result(lua_State *L, lua_State *co, int status, int nres)
 {
 	if (status == LUA_OK || status == LUA_YIELD) {
@@ -68,7 +79,9 @@ static int wrap_result(lua_State *L, lua_State *co, int status, int nres)
 		lua_xmove(co, L, nres);
 		return nres;
 	}
-	status = lua_resetthread(co); /* closes its to-be-closed variables */
+	if (co != L && lua_status(co) != LUA_OK && lua_status(co) != LUA_YIELD) {
+		status = lua_resetthread(co);
+	}
 	lua_xmove(co, L, 1);
 	if (status != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
 		luaL_where(L, 1);
@@ -135,12 +148,42 @@ static int m_wrap(lua_State *L)
 	return 1;
 }
 
+/* coroutine.running() */
+static int m_running(lua_State *L)
+{
+	int ismain = lua_pushthread(L);
+
+	lua_pushboolean(L, ismain || rt_is_main_task(L));
+	return 2;
+}
+
+/* coroutine.isyieldable([co]) */
+static int m_isyieldable(lua_State *L)
+{
+	lua_State *co = lua_isnone(L, 1) ? L : lua_tothread(L, 1);
+
+	luaL_argexpected(L, co, 1, "thread");
+	lua_pushboolean(L, lua_isyieldable(co) && !rt_is_main_task(co));
+	return 1;
+}
+
+/* coroutine.yield(...) */
+static int m_yield(lua_State *L)
+{
+	if (rt_is_main_task(L))
+		return luaL_error(L, "attempt to yield from outside a coroutine");
+	return lua_yield(L, lua_gettop(L));
+}
+
 void coro_init(lua_State *L)
 {
+	static const luaL_Reg fns[] = {
+		{ "resume", m_resume },	      { "wrap", m_wrap },
+		{ "running", m_running },     { "isyieldable", m_isyieldable },
+		{ "yield", m_yield },	      { NULL, NULL },
+	};
+
 	lua_getglobal(L, "coroutine");
-	lua_pushcfunction(L, m_resume);
-	lua_setfield(L, -2, "resume");
-	lua_pushcfunction(L, m_wrap);
-	lua_setfield(L, -2, "wrap");
+	luaL_setfuncs(L, fns, 0);
 	lua_pop(L, 1);
 }

@@ -38,11 +38,16 @@ bool sched_idle(void);		     /* no task left, nothing held */
 uint64_t sched_next_deadline(void);  /* the earliest, or UINT64_MAX */
 int sched_exit_status(void);	     /* non-zero once main.lua failed */
 void sched_round(uint64_t now);	     /* wake the expired, run the ready */
-void rt_unwait(void);		     /* undo rt_wait (task_coroutine.c) */
+void rt_unwait(void);		     /* undo rt_wait (coro.c) */
+/* Whether (L) is main.lua's own coroutine (task 1), at its top level. */
+bool rt_is_main_task(struct lua_State *L);
 extern char rt_wait_token;	     /* what blocking calls yield */
 
 /* coro.c: coroutine.resume and coroutine.wrap that pass a blocking yield
  * of a coroutine inside a task on to the loop. */
 void coro_init(struct lua_State *L);
+
+/* lua_random.c: seeds math.random from the entropy source. */
+void lua_random_init(struct lua_State *L);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * lua_start.c -- the Lua VM as lunik runs it.
  *
- * Creates the state with the standard libraries DESIGN.md allows (no
+ * Creates the state with the standard libraries docs/design.md allows (no
  * os.execute, io.popen, temp files or binary chunks), makes `require`,
  * `loadfile` and `dofile` read the ROM (the app's modules first, then
  * stdlib's), registers the C bindings in package.preload, and runs the
@@ -24,6 +24,23 @@
 
 extern const struct rt_module __lunik_modules_start[], __lunik_modules_end[];
 
+/* Where the chunk of a file's (size) bytes at (p) starts, as stock Lua's
+ * luaL_loadfilex skips: a UTF-8 byte-order mark, then a first line that
+ * starts with '#' (a "#!/usr/bin/env lua" line), whose newline is kept so
+ * line numbers stay those of the file. */
+static size_t chunk_start(const char *p, size_t size)
+{
+	size_t i = 0;
+
+	if (size >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	if (i < size && p[i] == '#') {
+		const char *nl = memchr(p + i, '\n', size - i);
+		i = nl ? (size_t)(nl - p) : size;
+	}
+	return i;
+}
+
 /* Loads ROM file (name) as a text chunk; its chunk name drops the "app/"
  * prefix so messages read "main.lua:3:". Returns a lua_load status with the
  * chunk or a message pushed. */
@@ -32,8 +49,9 @@ static int load_rom(lua_State *L, const char *name, size_t len,
 {
 	const char *shown = strncmp(name, "app/", 4) == 0 ? name + 4 : name;
 	const char *chunkname = lua_pushfstring(L, "@%s", shown);
-	int status = luaL_loadbufferx(L, (const char *)f->data, f->size,
-				      chunkname, "t");
+	size_t skip = chunk_start((const char *)f->data, f->size);
+	int status = luaL_loadbufferx(L, (const char *)f->data + skip,
+				      f->size - skip, chunkname, "t");
 
 	lua_remove(L, -2);
 	return status;
@@ -54,7 +72,10 @@ static int load_path(lua_State *L, const char *path)
 	return load_rom(L, name, (size_t)n, &f);
 }
 
-/* package.searchers[2]: modules along package.path, looked up in the ROM. */
+/* package.searchers[2]: modules along package.path, looked up in the ROM.
+ * Not found, it returns what it tried as stock Lua's searcher does,
+ * "no file 'A'\n\tno file 'B'": require puts each searcher's message on a
+ * line of its own. */
 static int searcher_rom(lua_State *L)
 {
 	const char *name = luaL_checkstring(L, 1);
@@ -86,7 +107,8 @@ static int searcher_rom(lua_State *L)
 			lua_pushstring(L, file);
 			return 2;
 		}
-		lua_pushfstring(L, "\n\tno file '%s'", file);
+		lua_pushfstring(L, "%sno file '%s'",
+				luaL_bufflen(&tried) ? "\n\t" : "", file);
 		lua_remove(L, -2);
 		luaL_addvalue(&tried);
 		path += len + (end != NULL);
@@ -255,6 +277,7 @@ int lua_start_run(void)
 	setup_package(L);
 	sched_init(L);
 	coro_init(L);
+	lua_random_init(L);
 	rt_mark("lua");
 
 	if (load_entry(L) != LUA_OK) {

@@ -13,7 +13,7 @@
  * resumed here, so a yield that reaches us without the token is a plain
  * coroutine.yield() at a task's top level: the task goes back in the ready
  * list. Coroutines the app creates itself are resumed through
- * task_coroutine.c's coroutine.resume, which passes the token on upwards.
+ * coro.c's coroutine.resume, which passes the token on upwards.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +226,11 @@ struct rt_task *rt_current(void)
 	return current;
 }
 
+bool rt_is_main_task(lua_State *L)
+{
+	return current && current->id == 1 && current->co == L;
+}
+
 unsigned rt_task_id(const struct rt_task *t)
 {
 	return t->id;
@@ -312,7 +317,7 @@ int rt_wait_many(lua_State *L, struct rt_waitq *const *qs, size_t n,
 }
 
 /* Undoes rt_wait for the running task, when the yield cannot reach the
- * loop after all (task_coroutine.c). */
+ * loop after all (coro.c). */
 void rt_unwait(void)
 {
 	if (current && current->state == TASK_WAITING) {

@@ -30,6 +30,26 @@ describe("sys", function()
     assert.truthy(sys.mem().lua > before)
   end)
 
+  it("counts the bytes in live allocations as heap_used", function()
+    collectgarbage()
+    local m0 = sys.mem()
+    assert.truthy(m0.heap_used >= m0.lua, "Lua's memory is part of the heap")
+    local s = string.rep("x", 1 << 20)
+    local m1 = sys.mem()
+    assert.truthy(m1.heap_used >= m0.heap_used + (1 << 20),
+      ("1 MiB more in use: %d -> %d"):format(m0.heap_used, m1.heap_used))
+    assert.truthy(m1.heap_used <= m1.heap_peak and m1.heap_peak <= m1.heap_total)
+    s = nil
+    collectgarbage()
+    local m2 = sys.mem()
+    assert.truthy(m2.heap_used < m1.heap_used - (1 << 19),
+      ("freed: %d -> %d"):format(m1.heap_used, m2.heap_used))
+    for _ = 1, 50 do
+      local m = sys.mem()
+      assert.truthy(m.heap_used > 0 and m.heap_used <= m.heap_peak)
+    end
+  end)
+
   it("has a boot timeline from pvh_entry to main.lua", function()
     local t = sys.boot_timeline()
     assert.equal("pvh_entry", t[1].name)
@@ -50,8 +70,15 @@ describe("sys", function()
     assert.truthy(std["test.lua"])
   end)
 
-  it("refuses a bad exit code", function()
-    assert.error(function() sys.exit(300) end)
-    assert.error(function() sys.exit("x") end)
+  it("refuses a bad exit code before converting it", function()
+    local range = "bad argument #1 to 'exit' (exit code out of 0..126)"
+    assert.error(function() sys.exit(300) end, range)
+    assert.error(function() sys.exit(2^32) end, range)
+    assert.error(function() sys.exit(-1) end, range)
+    assert.error(function() sys.exit(1 << 62) end, range)
+    assert.error(function() sys.exit("x") end,
+      "bad argument #1 to 'exit' (number expected, got string)")
+    assert.error(function() sys.exit(1.5) end,
+      "bad argument #1 to 'exit' (number has no integer representation)")
   end)
 end)

@@ -286,3 +286,46 @@ def test_make_install(ctx):
                           % (rc, out))
     finally:
         shutil.rmtree(prefix, ignore_errors=True)
+
+
+# The reference Lua: the same Debian source as the guest's, built for the
+# host by `make` (build/host/lua), so versions always agree.
+HOST_LUA = os.path.join(ROOT, "build", "host", "lua")
+
+
+@test
+def test_lua_conformance(ctx):
+    """apps/conformance/main.lua prints coroutine, loading, random and date
+    behaviour; the guest must print what stock Lua prints, line for line
+    (main.lua starts with a #! line, as a script for lua5.4 would)."""
+    app = os.path.join(APPS, "conformance")
+    ref = subprocess.run([HOST_LUA, "main.lua"], cwd=app, capture_output=True,
+                         text=True, timeout=60,
+                         env=dict(os.environ, TZ="UTC", LUA_PATH="./?.lua",
+                                  ASAN_OPTIONS="detect_leaks=0"))
+    if ref.returncode != 0:
+        raise Failure("the reference Lua failed:\n" + ref.stdout + ref.stderr)
+    r = ctx.boot("conformance").expect_status(0)
+    want = ref.stdout.splitlines()
+    got = r.out.replace("\r", "").splitlines()
+    diff = [(w, g) for w, g in zip(want, got) if w != g]
+    if diff or len(want) != len(got):
+        r.fail("the guest differs from stock Lua (%d lines vs %d); first "
+               "differences (stock, guest): %r" % (len(want), len(got),
+                                                   diff[:5]))
+
+
+@test
+def test_math_random_seeded_per_boot(ctx):
+    a = ctx.boot("seeded").expect_status(0)
+    b = ctx.boot("seeded").expect_status(0)
+    ua, ub = a.find(r"^unseeded: (.*)$"), b.find(r"^unseeded: (.*)$")
+    if ua.group(1) == ub.group(1):
+        b.fail("two boots drew the same numbers: %s" % ua.group(1))
+    ref = subprocess.run([HOST_LUA, "-e", "math.randomseed(42) print("
+                          "'seed 42: ' .. math.random(1, 1000000) .. ' ' .. "
+                          "math.random(1, 1000000))"], capture_output=True,
+                         text=True, env=dict(os.environ,
+                                             ASAN_OPTIONS="detect_leaks=0"))
+    for r in (a, b):
+        r.expect("^" + re.escape(ref.stdout.strip()) + "\r?$")

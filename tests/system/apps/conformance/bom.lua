@@ -1,0 +1,1 @@
+﻿return "bom loaded, line " .. debug.getinfo(1, "l").currentline
