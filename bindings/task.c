@@ -4,6 +4,7 @@
  *
  *   task.spawn(fn, ...) -> t        t:join([timeout]) -> true, ... | nil, err
  *   task.yield()                    task.current() -> t
+ *   task.watchdog([seconds]) -> previous limit (0: off)
  *   task.channel([capacity]) -> ch  ch:send(v [, timeout]) -> true | nil, err
  *                                   ch:receive([timeout]) -> v | nil, err
  *                                   ch:close()   #ch (values waiting)
@@ -72,6 +73,24 @@ static int yield_k(lua_State *L, int status, lua_KContext ctx)
 static int m_yield(lua_State *L)
 {
 	return rt_wait(L, NULL, plat_monotonic_ns(), 0, yield_k);
+}
+
+/* task.watchdog([seconds]) -> the limit before: how long a task may run
+ * without yielding before an error stops it (runtime/sched.c); 0 turns
+ * the watchdog off. Without an argument it only reports the limit. */
+static int m_watchdog(lua_State *L)
+{
+	lua_Number before = (lua_Number)rt_watchdog_get() / 1e9;
+
+	if (!lua_isnoneornil(L, 1)) {
+		lua_Number s = luaL_checknumber(L, 1);
+
+		luaL_argcheck(L, s >= 0 && s < 1e9, 1,
+			      "limit must be from 0 to 1e9 seconds");
+		rt_watchdog_set((uint64_t)(s * 1e9));
+	}
+	lua_pushnumber(L, before);
+	return 1;
 }
 
 /* task.current() */
@@ -230,6 +249,7 @@ static const luaL_Reg funcs[] = {
 	{ "yield", m_yield },
 	{ "current", m_current },
 	{ "channel", m_channel },
+	{ "watchdog", m_watchdog },
 	{ NULL, NULL },
 };
 

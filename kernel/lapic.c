@@ -1,7 +1,10 @@
 /*
  * lapic.c -- the local APIC (SDM vol. 3A, chapter 11): enabled, its
- * spurious vector set, its timer in one-shot mode, and plat_wait() on top
- * of it: arm the timer for the deadline, halt, repeat.
+ * spurious vector set, its timer in one-shot mode, and on top of it
+ * plat_wait() (arm the timer for the deadline, halt, repeat) and
+ * plat_alarm() (a callback when a deadline passes, even while the CPU is
+ * busy). The one timer serves both: plat_wait arms it for the earlier of
+ * its deadline and the alarm's.
  *
  * x2APIC (registers as MSRs) when the CPU has it, since under KVM an MSR
  * write is a cheaper exit than an MMIO write that must be decoded; the
@@ -39,6 +42,8 @@
 
 static bool x2apic;
 static uint64_t rate; /* timer ticks per ns at DIV_16, 32.32 fixed point */
+static uint64_t alarm_at = UINT64_MAX;
+static void (*alarm_fn)(void);
 
 static uint32_t rd(uint32_t reg)
 {
@@ -64,9 +69,26 @@ uint32_t lapic_id(void)
 	return x2apic ? rd(REG_ID) : rd(REG_ID) >> 24;
 }
 
+static void arm(uint64_t ns);
+
+/* plat_wait's loop looks at the clock itself; the alarm is called here
+ * once due, or the timer armed again for it when it fired early. */
 static void timer_interrupt(unsigned vector)
 {
-	lapic_eoi(); /* nothing else: plat_wait's loop looks at the clock */
+	uint64_t now;
+
+	lapic_eoi();
+	if (alarm_at == UINT64_MAX)
+		return;
+	now = plat_monotonic_ns();
+	if (now >= alarm_at) {
+		void (*fn)(void) = alarm_fn;
+
+		alarm_at = UINT64_MAX;
+		fn(); /* may call plat_alarm again */
+	} else {
+		arm(alarm_at - now);
+	}
 }
 
 /* The monotonic time halfway through reading the count, and (*spread)
@@ -148,12 +170,26 @@ static void arm(uint64_t ns)
 	wr(REG_TIMER_INIT, t == 0 ? 1 : t > 0xffffffff ? 0xffffffff : (uint32_t)t);
 }
 
+void plat_alarm(uint64_t deadline_ns, void (*fn)(void))
+{
+	uint64_t flags = intr_save(), now = plat_monotonic_ns();
+
+	alarm_fn = fn;
+	alarm_at = deadline_ns;
+	if (deadline_ns != UINT64_MAX)
+		arm(deadline_ns > now ? deadline_ns - now : 0);
+	intr_restore(flags);
+}
+
 /* Interrupts are off from the checks until hlt: an interrupt arriving in
- * between stays pending, and sti;hlt takes it without sleeping. */
+ * between stays pending, and sti;hlt takes it without sleeping. The timer
+ * is never armed later than a pending alarm, and whenever it fires before
+ * the alarm is due the interrupt arms it again for the alarm: so nothing
+ * needs re-arming here on the way out. */
 void plat_wait(uint64_t deadline_ns)
 {
 	for (;;) {
-		uint64_t now;
+		uint64_t now, until;
 
 		cli();
 		if (irq_take_pending())
@@ -161,8 +197,9 @@ void plat_wait(uint64_t deadline_ns)
 		now = plat_monotonic_ns();
 		if (now >= deadline_ns)
 			break;
-		if (deadline_ns != UINT64_MAX)
-			arm(deadline_ns - now);
+		until = deadline_ns < alarm_at ? deadline_ns : alarm_at;
+		if (until != UINT64_MAX)
+			arm(until > now ? until - now : 0);
 		sti_hlt();
 	}
 	sti();

@@ -42,6 +42,14 @@ int64_t plat_wall_ns(void);
  * interrupts enabled, as runtime_main() always runs. */
 void plat_wait(uint64_t deadline_ns);
 
+/* Arms the one alarm: (fn) is called once plat_monotonic_ns() >=
+ * (deadline_ns), from interrupt context, interrupting whatever runs then
+ * (plat_wait included). A later call replaces the alarm, (deadline_ns)
+ * UINT64_MAX disarms it; (fn) may re-arm it. (fn) must be brief and only
+ * note things (set flags, lua_sethook): it runs between two instructions
+ * of the code it interrupts. Costs nothing while the alarm is far off. */
+void plat_alarm(uint64_t deadline_ns, void (*fn)(void));
+
 /* The free RAM the layer above may use as its heap: [*start, *end), page
  * aligned, mapped read-write and no-execute. Everything else is the kernel's. */
 void plat_heap(uintptr_t *start, uintptr_t *end);

@@ -104,7 +104,9 @@ static int resume_on(lua_State *L, lua_State *co, int nargs, int via)
 		return 2;
 	}
 	lua_xmove(L, co, nargs);
+	rt_running_L = co; /* where the watchdog's hook must go meanwhile */
 	status = lua_resume(co, L, nargs, &nres);
+	rt_running_L = L;
 	if (status == LUA_YIELD && nres == 1 &&
 	    lua_touserdata(co, -1) == &rt_wait_token) {
 		lua_pop(co, 1);

@@ -39,6 +39,9 @@ uint64_t sched_next_deadline(void);  /* the earliest, or UINT64_MAX */
 int sched_exit_status(void);	     /* non-zero once main.lua failed */
 void sched_round(uint64_t now);	     /* wake the expired, run the ready */
 void rt_unwait(void);		     /* undo rt_wait (coro.c) */
+/* The coroutine running now (a task's, or one nested in it), for the
+ * watchdog; coro.c keeps it up to date around the resumes it makes. */
+extern struct lua_State *rt_running_L;
 /* Whether (L) is main.lua's own coroutine (task 1), at its top level. */
 bool rt_is_main_task(struct lua_State *L);
 extern char rt_wait_token;	     /* what blocking calls yield */

@@ -98,6 +98,12 @@ uint64_t rt_check_deadline(struct lua_State *L, int idx);
  * once the current task waits or yields. */
 void rt_spawn(struct lua_State *L, int nargs);
 
+/* The watchdog's limit in nanoseconds (0: off; default 5 s, or the boot
+ * argument watchdog=SECONDS): a task that runs longer than it without
+ * yielding gets an error raised where it runs (sched.c). */
+void rt_watchdog_set(uint64_t ns);
+uint64_t rt_watchdog_get(void);
+
 /* The running task (NULL outside tasks) and its number (1: main.lua). */
 struct rt_task *rt_current(void);
 unsigned rt_task_id(const struct rt_task *t);

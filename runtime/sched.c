@@ -14,6 +14,15 @@
  * coroutine.yield() at a task's top level: the task goes back in the ready
  * list. Coroutines the app creates itself are resumed through
  * coro.c's coroutine.resume, which passes the token on upwards.
+ *
+ * The watchdog: there is no preemption, so a task that computes without
+ * ever yielding (while true do end in a handler) would hold the CPU and
+ * every other task for good. Each resume notes when the task started; a
+ * platform alarm (plat_alarm), armed lazily and never re-programmed on
+ * the busy path, checks at most once per limit whether the task running
+ * then has run longer than the limit, and if so sets a Lua hook on the
+ * coroutine running at that moment that raises an error there: the task
+ * (or the pcall around the handler) gets it, and the service goes on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +71,10 @@ char rt_wait_token; /* its address marks a blocking yield */
 
 static lua_State *main_L;
 static struct rt_task *current;
+lua_State *rt_running_L; /* the coroutine running now, nested ones included */
+static uint64_t run_started;	/* when current was resumed */
+static uint64_t watchdog_ns = 5000000000ull;
+static bool alarm_armed;
 static struct rt_task *ready_head, *ready_tail;
 static struct rt_task **heap;
 static size_t heap_len, heap_cap;
@@ -416,6 +429,49 @@ static void abandon(struct rt_task *t)
 	lua_pop(L, 2);
 }
 
+/* ---- the watchdog */
+
+static void watchdog_hook(lua_State *L, lua_Debug *ar)
+{
+	double limit = (double)watchdog_ns / 1e9;
+
+	lua_sethook(L, NULL, 0, 0);
+	luaL_error(L, "stopped by the watchdog: the task ran for more than "
+		      "%f s without yielding (task.yield() lets others run; "
+		      "task.watchdog(seconds) changes the limit)", limit);
+}
+
+/* The alarm, in interrupt context: only notes, through lua_sethook
+ * (which Lua allows from asynchronous contexts, as lua.c's SIGINT
+ * handler does). */
+static void on_alarm(void)
+{
+	uint64_t now = plat_monotonic_ns();
+
+	alarm_armed = false;
+	if (!current || !watchdog_ns || !rt_running_L)
+		return; /* the loop was running, or idle: the next resume arms */
+	if (now - run_started >= watchdog_ns) {
+		lua_sethook(rt_running_L, watchdog_hook,
+			    LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+		run_started = now; /* a pcall that catches it gets another limit */
+	}
+	alarm_armed = true;
+	plat_alarm(run_started + watchdog_ns, on_alarm);
+}
+
+void rt_watchdog_set(uint64_t ns)
+{
+	watchdog_ns = ns;
+	alarm_armed = false;
+	plat_alarm(UINT64_MAX, NULL);
+}
+
+uint64_t rt_watchdog_get(void)
+{
+	return watchdog_ns;
+}
+
 /* ---- running tasks */
 
 /* Ends (t): wakes its joiners and lets the registry drop it. */
@@ -466,8 +522,17 @@ static void resume(struct rt_task *t)
 
 	t->nargs = 0;
 	t->state = TASK_RUNNING;
+	if (lua_gethook(t->co) == watchdog_hook) /* it yielded in time after all */
+		lua_sethook(t->co, NULL, 0, 0);
+	run_started = plat_monotonic_ns();
+	if (watchdog_ns && !alarm_armed) {
+		alarm_armed = true;
+		plat_alarm(run_started + watchdog_ns, on_alarm);
+	}
 	current = t;
+	rt_running_L = t->co;
 	status = lua_resume(t->co, NULL, nargs, &nres);
+	rt_running_L = NULL;
 	current = NULL;
 	if (status == LUA_YIELD) {
 		lua_pop(t->co, nres);
@@ -566,6 +631,19 @@ static int m_tostring(lua_State *L)
 
 void sched_init(lua_State *L)
 {
+	const char *wd = getenv("watchdog");
+
+	if (wd && *wd) { /* the boot argument watchdog=SECONDS (0: off) */
+		char *end;
+		double s = strtod(wd, &end);
+
+		if (*end || !(s >= 0 && s < 1e9))
+			fprintf(stderr, "lunik: watchdog=%s is not a number of "
+					"seconds: the limit stays %g s\n",
+				wd, (double)watchdog_ns / 1e9);
+		else
+			watchdog_ns = (uint64_t)(s * 1e9);
+	}
 	main_L = L;
 	lua_newtable(L);
 	lua_pushliteral(L, "k");

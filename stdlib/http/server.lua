@@ -6,6 +6,7 @@
 -- connection is any object with net's methods (receive, receiveany, send,
 -- settimeout, close, getpeername), so TLS connections serve the same way.
 
+local connection = require "http.connection"
 local headers = require "http.headers"
 local httpp = require "http.parser"
 local json = require "json"
@@ -46,7 +47,7 @@ M.DEFAULTS = {
   max_headers = 100,       -- header lines (431)
   max_body = 1048576,      -- request body bytes (413)
   header_timeout = 10,     -- seconds to receive a whole head once begun (408)
-  body_timeout = 30,       -- seconds between body bytes (408)
+  body_timeout = 30,       -- seconds a body may pause between bytes (408)
   idle_timeout = 60,       -- seconds a keep-alive connection may sit idle
   send_timeout = 30,       -- seconds a send may wait for the client
   max_connections = 1024,  -- beyond: 503 and close
@@ -107,30 +108,42 @@ local function fill(st, timeout)
   return true
 end
 
--- The body as a string, read on first use (nil, status, why on failure).
-local function read_body(req)
-  local st = req._st
-  if req.expect_continue and not req._continued then
-    req._continued = true
-    st.conn:settimeout(st.opts.send_timeout)
-    st.conn:send("HTTP/1.1 100 Continue\r\n\r\n")
+local BODY_PIECE = 65536
+local BODY_RESERVE = 8 << 20 -- left for the rest of the service
+
+-- Whether a body of (n) bytes fits in the memory the heap has left:
+-- reading it holds its pieces, then table.concat's buffer (which grows by
+-- doubling, up to 2n) and the whole string: up to four times its size.
+local function fits_memory(n)
+  local m = sys.mem()
+  local free = m.heap_total - m.heap_used
+  return n * 4 + BODY_RESERVE <= free, free
+end
+
+-- Reads the rest of a Content-Length body, piece by piece, each wait up
+-- to body_timeout (nil, status, why on failure).
+local function read_length(st, want)
+  local have = #st.buf - st.pos + 1
+  if have >= want then
+    local body = st.buf:sub(st.pos, st.pos + want - 1)
+    st.pos = st.pos + want
+    return body
   end
-  if req._framing == "length" then
-    local want = req._length
-    local have = #st.buf - st.pos + 1
-    if have >= want then
-      local body = st.buf:sub(st.pos, st.pos + want - 1)
-      st.pos = st.pos + want
-      return body
-    end
-    local first = st.buf:sub(st.pos)
-    st.buf, st.pos = "", 1
+  local parts, got = { st.buf:sub(st.pos) }, have
+  st.buf, st.pos = "", 1
+  while got < want do
     st.conn:settimeout(st.opts.body_timeout)
-    local rest, err = st.conn:receive(want - have)
-    if not rest then return nil, 400, "body " .. err end
-    return first .. rest
+    local data, err = st.conn:receiveany(math.min(BODY_PIECE, want - got))
+    if not data then
+      return nil, err == "timeout" and 408 or 400, "body " .. err
+    end
+    parts[#parts + 1] = data
+    got = got + #data
   end
-  -- chunked
+  return concat(parts)
+end
+
+local function read_chunked(st, req)
   local dec = st.parser:chunked()
   local parts = {}
   while true do
@@ -143,8 +156,42 @@ local function read_body(req)
       return concat(parts)
     end
     local ok, err = fill(st, st.opts.body_timeout)
-    if not ok then return nil, 400, "body " .. err end
+    if not ok then return nil, err == "timeout" and 408 or 400, "body " .. err end
   end
+end
+
+-- The body as a string, read on first use (nil, status, why on failure).
+-- One larger than the memory left gets 413 before a byte of it is read
+-- (and before 100 Continue invites it); running out of memory while
+-- reading answers 500. Both are logged.
+local function read_body(req)
+  local st = req._st
+  if req._framing == "length" then
+    local ok, free = fits_memory(req._length)
+    if not ok then
+      log.warn("request body too large for this guest's memory",
+        { length = req._length, free = free, path = req.path })
+      return nil, 413, "body too large for this server's memory"
+    end
+  end
+  if req.expect_continue and not req._continued then
+    req._continued = true
+    st.conn:settimeout(st.opts.send_timeout)
+    st.conn:send("HTTP/1.1 100 Continue\r\n\r\n")
+  end
+  local ok, body, status, why = pcall(function()
+    if req._framing == "length" then return read_length(st, req._length) end
+    return read_chunked(st, req)
+  end)
+  if ok then return body, status, why end
+  if tostring(body):find("not enough memory", 1, true) then
+    st.buf, st.pos = "", 1
+    collectgarbage()
+    log.error("out of memory reading a request body",
+      { length = req._length, path = req.path })
+    return nil, 500, "not enough memory"
+  end
+  error(body, 0)
 end
 
 -- req:body(): the whole body; a bad or oversized one answers 400/413.
@@ -228,9 +275,9 @@ local function normalize(a, b, c)
   error("a handler returned a " .. ta, 0)
 end
 
--- Sends one answer; returns the body bytes sent, or nil, err. (close) adds
--- Connection: close.
-local function respond(st, req, status, body, headers, ctype, close)
+-- Sends one answer; returns the body bytes sent, or nil, err. (conn_header)
+-- is the Connection field it carries, if any (http.connection decides).
+local function respond(st, req, status, body, headers, ctype, conn_header)
   local out, n, seen = { nil }, 1, {}
   out[1] = "HTTP/1.1 " .. status .. " " .. (REASONS[status] or "Unknown") .. "\r\n"
   if headers then n = add_headers(out, n, headers, seen) end
@@ -239,7 +286,7 @@ local function respond(st, req, status, body, headers, ctype, close)
   if ctype and not seen["content-type"] then
     n = n + 1; out[n] = "Content-Type: " .. ctype .. "\r\n"
   end
-  if close then n = n + 1; out[n] = "Connection: close\r\n" end
+  if conn_header then n = n + 1; out[n] = "Connection: " .. conn_header .. "\r\n" end
   local head_only = req and req.method == "HEAD"
   local no_body = status < 200 or status == 204 or status == 304
   local conn = st.conn
@@ -295,10 +342,39 @@ local function error_body(status, message)
     status = status })
 end
 
--- Answers a request the parser refused, then the connection closes.
-local function refuse(st, status, why)
+-- Refusals at the head stage are counted (server:stats()) and logged, at
+-- most REFUSAL_LOG_BURST lines per REFUSAL_LOG_WINDOW seconds so a flood
+-- of bad requests cannot fill the console; the rest are summed up.
+local REFUSAL_LOG_BURST, REFUSAL_LOG_WINDOW = 10, 10
+local refusal_log = { at = -math.huge, lines = 0, dropped = 0 }
+
+local function log_refusal(status, why, remote)
+  local now, rl = monotonic(), refusal_log
+  if now - rl.at >= REFUSAL_LOG_WINDOW then
+    if rl.dropped > 0 then
+      log.warn("bad requests not logged", { count = rl.dropped,
+        seconds = REFUSAL_LOG_WINDOW })
+    end
+    rl.at, rl.lines, rl.dropped = now, 0, 0
+  end
+  if rl.lines < REFUSAL_LOG_BURST then
+    rl.lines = rl.lines + 1
+    log.warn("request refused", { status = status, why = why, peer = remote })
+  else
+    rl.dropped = rl.dropped + 1
+  end
+end
+
+-- Answers a request refused before it reached the app (a bad head, too
+-- many connections), then the connection closes.
+local function refuse(st, status, why, server, remote)
+  if server then
+    server.refused[status] = (server.refused[status] or 0) + 1
+  end
+  log_refusal(status, why, remote)
+  local _, conn_header = connection.after { served = 0, max_requests = 0 }
   respond(st, nil, status, error_body(status, why), nil, "application/json",
-    true)
+    conn_header)
 end
 
 -- ---- one request
@@ -321,22 +397,58 @@ local function run(app, req)
     if type(body) ~= "table" then body = { error = tostring(body), status = a.status } end
     return a.status, json.encode(body), a.headers, "application/json"
   end
-  log.error("handler failed", { method = req.method, path = req.path, error = a })
+  log.error("handler failed", { method = req.method, path = req.path,
+    route = req.route, error = a })
   return 500, error_body(500), nil, "application/json"
 end
 
--- Reads and drops what is left of req's body, so the next request
--- starts where it should; false when that cannot be done.
+-- Passes over what is left of req's body when all of it has arrived, so
+-- the next request starts where it should. False when the client would
+-- have to be waited for, or asked for it (100 Continue): the connection
+-- then closes after the answer instead.
 local function skip_body(req)
   if req._body ~= nil or req._framing == "none" then return not req._broken end
   if req.expect_continue and not req._continued then return false end
-  local ok = pcall(req.body, req)
-  return ok and not req._broken
+  local st = req._st
+  if req._framing == "length" then
+    if #st.buf - st.pos + 1 < req._length then return false end
+    st.pos = st.pos + req._length
+    return true
+  end
+  local data, n, done = st.parser:chunked():decode(st.buf, st.pos)
+  if not data or not done then return false end
+  st.pos = st.pos + n
+  return true
+end
+
+-- After an answer that leaves part of a request body unread: stop
+-- sending, then read and drop what the client still sends for a while, so
+-- closing does not reset the connection (and lose the answer) while its
+-- bytes are in flight. TLS connections just close.
+local LINGER_S, LINGER_BYTES = 2, 4 << 20
+local function linger(conn)
+  if not conn.shutdown or not conn:shutdown("send") then return end
+  local t0, n = monotonic(), 0
+  while n < LINGER_BYTES do
+    local left = LINGER_S - (monotonic() - t0)
+    if left <= 0 then break end
+    conn:settimeout(left)
+    local data = conn:receiveany(65536)
+    if not data then break end
+    n = n + #data
+  end
 end
 
 local function access_log(req, status, bytes, t0)
   log.info("http", { method = req.method, path = req.target, status = status,
     bytes = bytes, ms = floor((monotonic() - t0) * 1e5 + 0.5) / 100 })
+end
+
+-- Whether an answer's body is streamed: a function, for a request and a
+-- status that have a body.
+local function streams(req, status, body)
+  return type(body) == "function" and req.method ~= "HEAD" and status >= 200
+    and status ~= 204 and status ~= 304
 end
 
 -- ---- a connection
@@ -360,17 +472,19 @@ local function serve_connection(app, conn, opts, server)
     -- the head: complete, bad, or read more
     local head, n, why = st.parser:request(st.buf, st.pos)
     if not head then
-      if n then refuse(st, n, why); break end
+      if n then refuse(st, n, why, server, remote); break end
       local started = #st.buf >= st.pos
       local timeout = started and opts.header_timeout or opts.idle_timeout
       if started then
         st.head_t0 = st.head_t0 or monotonic()
         timeout = opts.header_timeout - (monotonic() - st.head_t0)
-        if timeout <= 0 then refuse(st, 408, "header timeout"); break end
+        if timeout <= 0 then refuse(st, 408, "header timeout", server, remote); break end
       end
       local ok, err = fill(st, timeout)
       if not ok then
-        if err == "timeout" and started then refuse(st, 408, "header timeout") end
+        if err == "timeout" and started then
+          refuse(st, 408, "header timeout", server, remote)
+        end
         break
       end
     else
@@ -379,15 +493,20 @@ local function serve_connection(app, conn, opts, server)
       local req = new_request(st, head, remote, rport)
       served = served + 1
       local status, body, headers, ctype = run(app, req)
-      local close = not head.keep_alive or server.closing or
-        (opts.max_requests > 0 and served >= opts.max_requests)
-      if not close and not skip_body(req) then close = true end
+      local body_done = skip_body(req)
       if req._broken and status < 400 then
         status, body, headers, ctype = 400, error_body(400), nil, "application/json"
       end
-      local bytes = respond(st, req, status, body, headers, ctype, close)
+      local keep, conn_header = connection.after {
+        request = head, streamed = streams(req, status, body),
+        body_done = body_done, closing = server.closing, served = served,
+        max_requests = opts.max_requests }
+      local bytes = respond(st, req, status, body, headers, ctype, conn_header)
       if opts.log then access_log(req, status, bytes or 0, t0) end
-      if close or not bytes then break end
+      if not keep or not bytes then
+        if bytes and not body_done then linger(conn) end
+        break
+      end
     end
   end
   conn:close()
@@ -410,6 +529,14 @@ end
 
 function Server:port()
   return select(2, self.listener:getsockname())
+end
+
+-- server:stats() -> { connections = open now, refused = { [status] = n } }:
+-- the requests refused before they reached the app, by status.
+function Server:stats()
+  local refused = {}
+  for k, v in pairs(self.refused) do refused[k] = v end
+  return { connections = self.active, refused = refused }
 end
 
 local function check_opts(opts)
@@ -438,7 +565,7 @@ function M.listen(app, port, opts)
   end
   local listener, err = net.listen(o.host, port, { backlog = o.backlog })
   if not listener then return nil, err end
-  local server = setmetatable({ listener = listener, active = 0,
+  local server = setmetatable({ listener = listener, active = 0, refused = {},
     parser = httpp.new { max_head = o.max_head, max_headers = o.max_headers,
       max_body = o.max_body } }, Server)
   task.spawn(function()
@@ -449,7 +576,7 @@ function M.listen(app, port, opts)
       elseif server.active >= o.max_connections then
         local st = { conn = conn, opts = o }
         task.spawn(function()
-          refuse(st, 503, "too many connections")
+          refuse(st, 503, "too many connections", server, (conn:getpeername()))
           conn:close()
         end)
       else

@@ -187,3 +187,61 @@ describe("timer callbacks", function()
     assert.truthy(n >= 3, n)
   end)
 end)
+
+describe("the watchdog", function()
+  local WATCHDOG = "stopped by the watchdog: the task ran for more than 0.2 s without yielding"
+
+  it("stops a task that never yields, and the others go on", function()
+    local before = task.watchdog(0.2)
+    local ticks = 0
+    local ticker = task.spawn(function()
+      for _ = 1, 5 do timer.sleep(0.01); ticks = ticks + 1 end
+    end)
+    local runaway = task.spawn(function() while true do end end)
+    local ok, err = runaway:join()
+    task.watchdog(before)
+    assert.equal(nil, ok)
+    assert.truthy(err:find(WATCHDOG, 1, true), err)
+    assert.truthy(ticker:join())
+    assert.equal(5, ticks)
+  end)
+
+  it("reaches into coroutines and comes back after a pcall caught it", function()
+    local before = task.watchdog(0.2)
+    local t = task.spawn(function()
+      local caught = 0
+      for _ = 1, 2 do
+        local ok, err = pcall(coroutine.wrap(function() while true do end end))
+        if not ok and err:find(WATCHDOG, 1, true) then caught = caught + 1 end
+      end
+      return caught
+    end)
+    local ok, caught = t:join()
+    task.watchdog(before)
+    assert.equal(true, ok)
+    assert.equal(2, caught)
+  end)
+
+  it("leaves alone a task that yields in time", function()
+    local before = task.watchdog(0.2)
+    local t = task.spawn(function()
+      local t0 = require("sys").monotonic()
+      while require("sys").monotonic() - t0 < 0.5 do
+        for _ = 1, 1000 do end
+        task.yield()
+      end
+      return "done"
+    end)
+    assert.same({ true, "done" }, { t:join() })
+    task.watchdog(before)
+  end)
+
+  it("reports and checks its limit", function()
+    local before = task.watchdog()
+    assert.equal(5, before)
+    assert.equal(5, task.watchdog(2.5))
+    assert.equal(2.5, task.watchdog(before))
+    assert.error(function() task.watchdog(-1) end,
+      "bad argument #1 to 'watchdog' (limit must be from 0 to 1e9 seconds)")
+  end)
+end)

@@ -12,6 +12,7 @@ import select
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -284,5 +285,196 @@ def test_examples_api_keeps_items_across_reboots(ctx):
         expect(s == 200 and json.loads(b)["name"] == "kept", "after a reboot: %d %r" % (s, b), guest)
         s, _, b = curl(port, "/healthz")
         expect(json.loads(b)["store"] == "kv on vda", "store %r" % b, guest)
+    finally:
+        guest.kill()
+
+
+def read_until_close(s, limit):
+    """What comes back on socket s until the server closes it: (data,
+    closed, seconds). closed is False when (limit) seconds passed first."""
+    t0, out = time.monotonic(), b""
+    while time.monotonic() - t0 < limit:
+        s.settimeout(max(0.1, limit - (time.monotonic() - t0)))
+        try:
+            b = s.recv(65536)
+        except socket.timeout:
+            break
+        except OSError:
+            return out, True, time.monotonic() - t0  # reset: closed too
+        if not b:
+            return out, True, time.monotonic() - t0
+        out += b
+    return out, False, time.monotonic() - t0
+
+
+@test
+def test_http10_keepalive(ctx):
+    """HTTP/1.0 clients: keep-alive answered with the header (ab -k counts
+    every request as kept alive), and a streamed body without a length
+    ends with the close, not the idle timeout."""
+    need_tool("ab", "apache2-utils")
+    guest, port = start(ctx, "httpd", ["quiet"])
+    try:
+        with socket.create_connection(("127.0.0.1", port), 10) as s:
+            f = s.makefile("rb")
+            for i in range(3):
+                s.sendall(b"GET /small HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    head += f.readline()
+                expect(b"\r\nConnection: keep-alive\r\n" in head,
+                       "1.0 keep-alive answer %d lacks the header: %r" % (i, head), guest)
+                m = re.search(rb"Content-Length: (\d+)", head)
+                expect(m, "no length: %r" % head, guest)
+                f.read(int(m.group(1)))
+        with socket.create_connection(("127.0.0.1", port), 10) as s:
+            s.sendall(b"GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            out, closed, took = read_until_close(s, 20)
+        expect(closed, "a streamed 1.0 answer left the connection open for "
+               "%.0f s: %r" % (took, out[-80:]), guest)
+        expect(out.endswith(b"piece 1\npiece 2\npiece 3\n") and
+               b"Transfer-Encoding" not in out and b"Connection: close" in out,
+               "the streamed 1.0 answer: %r" % out, guest)
+        r = subprocess.run(["ab", "-k", "-n", "2000", "-c", "10", "-s", "30",
+                            "http://127.0.0.1:%d/small" % port],
+                           capture_output=True, text=True, timeout=300)
+        out = r.stdout
+        complete = re.search(r"Complete requests:\s+(\d+)", out)
+        failed = re.search(r"Failed requests:\s+(\d+)", out)
+        kept = re.search(r"Keep-Alive requests:\s+(\d+)", out)
+        expect(r.returncode == 0 and complete and failed and kept,
+               "ab: %s %s" % (out, r.stderr), guest)
+        expect((int(complete.group(1)), int(failed.group(1)), int(kept.group(1)))
+               == (2000, 0, 2000), "ab -k: %s complete, %s failed, %s kept "
+               "alive" % (complete.group(1), failed.group(1), kept.group(1)), guest)
+    finally:
+        guest.kill()
+
+
+@test
+def test_http_unread_and_large_bodies(ctx):
+    """A handler that ignores a body still coming answers at once and the
+    connection closes; a body larger than the guest's memory gets 413
+    before it is read, with and without Expect: 100-continue; one that
+    fits is read whole."""
+    big_port = free_port(socket.SOCK_STREAM)
+    guest, port = start(ctx, "httpd", [], ["-p", "%d:8081" % big_port])
+    try:
+        with socket.create_connection(("127.0.0.1", port), 10) as s:
+            s.sendall(b"GET /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab")
+            out, closed, took = read_until_close(s, 20)
+        expect(out.startswith(b"HTTP/1.1 200") and out.endswith(b"ignored"),
+               "the handler's answer: %r" % out, guest)
+        expect(closed and took < 15, "closed %s after %.1f s (the body "
+               "timeout is 30 s)" % (closed, took), guest)
+        tmp = tempfile.mkdtemp(prefix="lunik-big-")
+        try:
+            body = os.path.join(tmp, "body")
+            with open(body, "wb") as f:
+                f.truncate(60 << 20)
+            t0 = time.monotonic()
+            r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                "--max-time", "60", "-X", "PUT", "--data-binary",
+                                "@" + body, "http://127.0.0.1:%d/big" % big_port],
+                               capture_output=True, text=True, timeout=120)
+            took = time.monotonic() - t0
+        finally:
+            shutil.rmtree(tmp)
+        expect(r.stdout == "413", "a 60 MB PUT in a 128M guest: %r %s"
+               % (r.stdout, r.stderr), guest)
+        expect(took < 20, "the 413 took %.1f s" % took, guest)
+        # one that fits is read whole (40 MB ones waited 60 s for a 400)
+        t0 = time.monotonic()
+        r = subprocess.run(["curl", "-s", "-S", "--max-time", "120", "-X", "PUT",
+                            "--data-binary", "@-", "http://127.0.0.1:%d/big" % big_port],
+                           input=b"\0" * (20 << 20), capture_output=True, timeout=180)
+        expect(r.returncode == 0 and json.loads(r.stdout or b"{}").get("bytes") == 20 << 20,
+               "a 40 MB PUT: %r %s (%.1f s)" % (r.stdout[:200], r.stderr,
+                                               time.monotonic() - t0), guest)
+        # without Expect: the body is already on its way
+        with socket.create_connection(("127.0.0.1", big_port), 10) as s:
+            s.sendall(b"PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+                      % (60 << 20))
+            stop = threading.Event()
+
+            def pour():
+                chunk = b"\0" * 65536
+                try:
+                    for _ in range(960):
+                        if stop.is_set():
+                            break
+                        s.sendall(chunk)
+                except OSError:
+                    pass
+            t = threading.Thread(target=pour, daemon=True)
+            t.start()
+            out, closed, took = read_until_close(s, 20)
+            stop.set()
+            t.join(10)
+        expect(out.startswith(b"HTTP/1.1 413"), "a 60 MB body poured in: "
+               "%r" % out[:80], guest)
+        # the service goes on
+        s, _, _ = curl(port, "/small")
+        expect(s == 200, "after the big bodies", guest)
+        guest.result().expect(r"request body too large for this guest's memory")
+    finally:
+        guest.kill()
+
+
+@test
+def test_http_watchdog(ctx):
+    """A handler that never yields is stopped by the watchdog: its client
+    gets 500, the console names the route and the limit, and a health
+    check meanwhile keeps getting 200."""
+    guest, port = start(ctx, "httpd", ["watchdog=1"])
+    stop = threading.Event()
+    health = []
+
+    def checker():
+        while not stop.is_set():
+            try:
+                health.append(curl(port, "/healthz")[0])
+            except Failure as e:
+                health.append(str(e))
+            time.sleep(0.1)
+
+    t = threading.Thread(target=checker, daemon=True)
+    t.start()
+    try:
+        for _ in range(2):
+            s, _, body = curl(port, "/busy")
+            expect(s == 500, "the busy handler answered %s %r" % (s, body), guest)
+        time.sleep(0.5)
+        stop.set()
+        t.join(30)
+        expect(health and all(h == 200 for h in health),
+               "health checks: %r" % health[-10:], guest)
+        guest.result().expect(
+            r"ERROR handler failed .*route=/busy",
+            r"stopped by the watchdog: the task ran for more than 1(\.0)? s")
+    finally:
+        stop.set()
+        guest.kill()
+
+
+@test
+def test_http_refusals_counted_and_logged(ctx):
+    """Requests refused at the head stage are counted by status and
+    logged, at most 10 lines per 10 s however many come."""
+    guest, port = start(ctx, "httpd", [])
+    try:
+        for _ in range(30):
+            out = raw(port, b"GARBAGE\r\n\r\n")
+            expect(out.startswith(b"HTTP/1.1 400"), "garbage got %r" % out[:40], guest)
+        out = raw(port, b"GET / HTTP/9.9\r\nHost: x\r\n\r\n")
+        expect(out.startswith(b"HTTP/1.1 505"), "9.9 got %r" % out[:40], guest)
+        s, _, body = curl(port, "/refused")
+        got = json.loads(body)
+        expect(got.get("400") == 30 and got.get("505") == 1,
+               "refusals counted: %r" % got, guest)
+        r = guest.result()
+        lines = re.findall(r"WARN request refused", r.out)
+        expect(1 <= len(lines) <= 10, "%d refusal lines logged" % len(lines), guest)
+        r.expect(r"WARN request refused .*status=400")
     finally:
         guest.kill()
