@@ -36,7 +36,7 @@ sys.path.insert(0, HERE)
 import common  # noqa: E402
 import report  # noqa: E402
 
-ROWS = ["boot", "size", "memory", "http", "build", "density"]
+ROWS = ["boot", "size", "memory", "http", "overhead", "build", "density"]
 
 
 def host_info():
