@@ -110,11 +110,23 @@ M.assert = setmetatable({
     end
     return err
   end,
+  -- assert.error_matches(fn, pattern [, init [, plain]]): fn must raise an
+  -- error whose message string.find(message, pattern, init, plain) finds.
+  error_matches = function(fn, pattern, init, plain, msg)
+    local ok, err = pcall(fn)
+    if ok then fail(msg or "expected an error, none was raised") end
+    if type(err) ~= "string" or not err:find(pattern, init, plain) then
+      fail((msg and msg .. "\n" or "") .. "expected an error matching " ..
+           fmt(pattern) .. "\n      actual error: " .. fmt(err))
+    end
+    return err
+  end,
 }, assert_mt)
 M.assert.are = M.assert
 M.assert.is_true = function(v, msg) M.assert.equal(true, v, msg) end
 M.assert.is_false = function(v, msg) M.assert.equal(false, v, msg) end
 M.assert.has_error = M.assert.error
+M.assert.has_error_matches = M.assert.error_matches
 
 local function new_block(name, parent)
   return { name = name, parent = parent, before = {}, after = {}, children = {} }

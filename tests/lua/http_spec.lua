@@ -213,7 +213,7 @@ describe("http client", function()
   it("reports refused connections and bad URLs", function()
     assert.same({ nil, "connection refused" }, { http.get("http://127.0.0.1:1/") })
     assert.equal(nil, (http.get("ftp://x/")))
-    assert.error(function() http.request("http://x/") end)
+    assert.error(function() http.request("http://x/") end, "http.request: expected a table")
   end)
 
   it("handles a thousand keep-alive requests from several tasks", function()

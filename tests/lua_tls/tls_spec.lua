@@ -90,13 +90,13 @@ describe("tls contexts", function()
   end)
 
   it("raise on misuse", function()
-    assert.error(function() tls.server{ cert = cert("server") } end)
-    assert.error(function() tls.server{ cert = cert("server"), key = key("server"), alpm = "h2" } end)
-    assert.error(function() tls.client{} end) -- no ca and no verify = false
-    assert.error(function() tls.client{ ca = cert("ca"), verify = "no" } end)
-    assert.error(function() tls.client{ ca = cert("ca"), alpn = {} } end)
-    assert.error(function() tls.wrap({}, server_ctx) end)
-    assert.error(function() tls.connect("127.0.0.1", 1, server_ctx) end)
+    assert.error(function() tls.server{ cert = cert("server") } end, "cert and key are required, as PEM text or paths")
+    assert.error(function() tls.server{ cert = cert("server"), key = key("server"), alpm = "h2" } end, "unknown tls option 'alpm' (cert, key, alpn, sni)")
+    assert.error(function() tls.client{} end, "tls.client needs ca= (PEM, a path or \"system\"), or verify = false") -- no ca and no verify = false
+    assert.error(function() tls.client{ ca = cert("ca"), verify = "no" } end, "bad argument #1 to 'client' (verify must be a boolean)")
+    assert.error(function() tls.client{ ca = cert("ca"), alpn = {} } end, "alpn must list 1 to 16 protocols")
+    assert.error(function() tls.wrap({}, server_ctx) end, "bad argument #1 to 'wrap' (net.tcp expected, got table)")
+    assert.error(function() tls.connect("127.0.0.1", 1, server_ctx) end, "bad argument #3 to 'connect' (tls.connect needs a client context)")
   end)
 
   it("trust the image's CA bundle with ca = \"system\"", function()

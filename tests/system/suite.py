@@ -329,3 +329,37 @@ def test_math_random_seeded_per_boot(ctx):
                                              ASAN_OPTIONS="detect_leaks=0"))
     for r in (a, b):
         r.expect("^" + re.escape(ref.stdout.strip()) + "\r?$")
+
+
+@test_once
+def test_specs_name_their_errors(ctx):
+    """Every assert.error in the repository's specs names the error it
+    expects (a bare one passes on any error, the wrong one included)."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    from lunikcli import bundle, rom
+    bare = []
+    for top in ("tests", "examples"):
+        for rel in rom.app_files(os.path.join(ROOT, top)):
+            if not rel.endswith(".lua"):
+                continue
+            with open(os.path.join(ROOT, top, rel), errors="replace") as f:
+                toks = list(bundle.tokens(f.read()))
+            for i in range(len(toks) - 3):
+                if toks[i] == ("name", "assert") and toks[i + 1] == ("op", ".") \
+                        and toks[i + 2] in (("name", "error"), ("name", "has_error")) \
+                        and toks[i + 3] == ("op", "("):
+                    depth, args = 0, 1
+                    for kind, val in toks[i + 3:]:
+                        if kind == "op" and val in "([{":
+                            depth += 1
+                        elif kind == "op" and val in ")]}":
+                            depth -= 1
+                            if depth == 0:
+                                break
+                        elif kind == "op" and val == "," and depth == 1:
+                            args += 1
+                    if args < 2:
+                        bare.append(os.path.join(top, rel))
+    if bare:
+        raise Failure("assert.error without the expected error in: %s"
+                      % ", ".join(sorted(set(bare))))

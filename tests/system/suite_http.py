@@ -75,6 +75,29 @@ def expect(cond, why, guest):
         guest.result().fail(why)
 
 
+class Poller:
+    """A client that GETs path every interval seconds in a thread of its
+    own until stop(); .answers holds each status (or the failure)."""
+
+    def __init__(self, port, path, interval):
+        self.answers, self.done = [], threading.Event()
+
+        def loop():
+            while not self.done.is_set():
+                try:
+                    self.answers.append(curl(port, path)[0])
+                except Failure as e:
+                    self.answers.append(str(e))
+                time.sleep(interval)
+        self.thread = threading.Thread(target=loop, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(30)
+        return self.answers
+
+
 def raw(port, data, timeout=10):
     """Sends data, returns what comes back until the server closes."""
     with socket.create_connection(("127.0.0.1", port), timeout) as s:
@@ -174,22 +197,7 @@ def test_http_chunked_upload(ctx):
 @test
 def test_http_hostile_clients(ctx):
     guest, port = start(ctx, "httpd", ["header_timeout=1"])
-    stop = threading.Event()
-    served, failures = [0], []
-
-    def good_client():
-        while not stop.is_set():
-            try:
-                s, _, b = curl(port, "/small")
-                if s != 200:
-                    failures.append(s)
-                served[0] += 1
-            except Failure as e:
-                failures.append(str(e))
-            time.sleep(0.05)
-
-    t = threading.Thread(target=good_client, daemon=True)
-    t.start()
+    good = Poller(port, "/small", 0.05)
     try:
         cases = [
             (b"GARBAGE\r\n\r\n", b"HTTP/1.1 400"),
@@ -233,13 +241,13 @@ def test_http_hostile_clients(ctx):
                 closed = ("(%s)" % e).encode()
             expect(closed.startswith(b"HTTP/1.1 408"),
                    "slowloris got %r, not 408" % closed[:40], guest)
-        stop.set()
-        t.join(30)
+        answers = good.stop()
+        failures = [a for a in answers if a != 200]
         expect(not failures, "the good client failed: %r" % failures[:3], guest)
-        expect(served[0] >= 5, "the good client was served %d times" % served[0], guest)
+        expect(len(answers) >= 5, "the good client was served %d times" % len(answers), guest)
         guest.result().expect(r"ERROR handler failed .*secret internal detail")
     finally:
-        stop.set()
+        good.stop()
         guest.kill()
 
 
@@ -427,33 +435,20 @@ def test_http_watchdog(ctx):
     gets 500, the console names the route and the limit, and a health
     check meanwhile keeps getting 200."""
     guest, port = start(ctx, "httpd", ["watchdog=1"])
-    stop = threading.Event()
-    health = []
-
-    def checker():
-        while not stop.is_set():
-            try:
-                health.append(curl(port, "/healthz")[0])
-            except Failure as e:
-                health.append(str(e))
-            time.sleep(0.1)
-
-    t = threading.Thread(target=checker, daemon=True)
-    t.start()
+    checker = Poller(port, "/healthz", 0.1)
     try:
         for _ in range(2):
             s, _, body = curl(port, "/busy")
             expect(s == 500, "the busy handler answered %s %r" % (s, body), guest)
         time.sleep(0.5)
-        stop.set()
-        t.join(30)
+        health = checker.stop()
         expect(health and all(h == 200 for h in health),
                "health checks: %r" % health[-10:], guest)
         guest.result().expect(
             r"ERROR handler failed .*route=/busy",
             r"stopped by the watchdog: the task ran for more than 1(\.0)? s")
     finally:
-        stop.set()
+        checker.stop()
         guest.kill()
 
 
