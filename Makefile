@@ -37,8 +37,9 @@ HOST_PACKAGES := $(BUILD_PACKAGES) \
 	$(if $(filter test crash,$(MAKECMDGOALS)),$(TEST_PACKAGES)) \
 	$(if $(filter fuzz,$(MAKECMDGOALS)),$(FUZZ_PACKAGES)) \
 	$(if $(filter bench bench-quick,$(MAKECMDGOALS)),$(BENCH_PACKAGES))
+HOST_CHECK ?= tools/host-check
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
-ifneq ($(shell tools/host-check $(sort $(HOST_PACKAGES)) >&2 && echo ok),ok)
+ifneq ($(shell $(HOST_CHECK) $(sort $(HOST_PACKAGES)) >&2 && echo ok),ok)
 $(error missing Debian packages (see above))
 endif
 endif

@@ -363,3 +363,39 @@ def test_specs_name_their_errors(ctx):
     if bare:
         raise Failure("assert.error without the expected error in: %s"
                       % ", ".join(sorted(set(bare))))
+
+
+@test_once
+def test_build_asks_only_for_build_tools(ctx):
+    """`make` and `make run` check for what building and running need;
+    the tools only tests and benchmarks use are asked for by make test,
+    make fuzz and make bench alone."""
+    tmp = tempfile.mkdtemp(prefix="lunik-hostcheck-")
+    try:
+        check = os.path.join(tmp, "check")
+        with open(check, "w") as f:
+            f.write('#!/bin/sh\necho "$@" >> %s/asked\n' % tmp)
+        os.chmod(check, 0o755)
+
+        def asked(goal):
+            open(os.path.join(tmp, "asked"), "w").close()
+            subprocess.run(["make", "-n", goal, "HOST_CHECK=" + check], cwd=ROOT,
+                           capture_output=True, timeout=120)
+            with open(os.path.join(tmp, "asked")) as f:
+                return set(f.read().split())
+        build_only = {"gcc", "make", "binutils", "qemu-system-x86", "apt",
+                      "dpkg-dev"}
+        test_tools = {"redis-server", "wrk", "clang", "libclang-rt-14-dev",
+                      "apache2-utils", "lua-nginx-redis"}
+        for goal in ("all", "run"):
+            got = asked(goal)
+            if not build_only <= got or got & test_tools:
+                raise Failure("make %s asks for %s" % (goal, sorted(got)))
+        got = asked("test")
+        if not test_tools <= got:
+            raise Failure("make test does not ask for %s"
+                          % sorted(test_tools - got))
+        if "gnuplot-nox" not in asked("bench") or "clang" not in asked("fuzz"):
+            raise Failure("make bench / make fuzz miss their tools")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
