@@ -251,7 +251,14 @@ static int m_info(lua_State *L)
 	return 1;
 }
 
-/* net.stats() -> the interface's counters since boot */
+static const char *const tcp_state_names[NET_TCP_STATES] = {
+	"closed", "listen", "syn_sent", "syn_received", "established",
+	"fin_wait_1", "fin_wait_2", "close_wait", "closing", "last_ack",
+	"time_wait",
+};
+
+/* net.stats() -> the interface's counters since boot, and .tcp: the TCP
+ * connections now by state */
 static int m_stats(lua_State *L)
 {
 	struct net_stats st;
@@ -272,7 +279,20 @@ static int m_stats(lua_State *L)
 	F(loop_acks_dropped);
 	F(time_wait);
 	F(tx_queue);
+	F(rx_bytes);
+	F(tx_bytes);
+	F(ip_dropped);
+	F(tcp_dropped);
+	F(udp_dropped);
+	F(tcp_mem_errors);
+	F(mem_errors);
 #undef F
+	lua_createtable(L, 0, NET_TCP_STATES);
+	for (int i = 0; i < NET_TCP_STATES; i++) {
+		lua_pushinteger(L, st.tcp_states[i]);
+		lua_setfield(L, -2, tcp_state_names[i]);
+	}
+	lua_setfield(L, -2, "tcp");
 	return 1;
 }
 

@@ -5,6 +5,7 @@
  *   task.spawn(fn, ...) -> t        t:join([timeout]) -> true, ... | nil, err
  *   task.yield()                    task.current() -> t
  *   task.watchdog([seconds]) -> previous limit (0: off)
+ *   task.count() -> tasks that have not ended
  *   task.channel([capacity]) -> ch  ch:send(v [, timeout]) -> true | nil, err
  *                                   ch:receive([timeout]) -> v | nil, err
  *                                   ch:close()   #ch (values waiting)
@@ -90,6 +91,13 @@ static int m_watchdog(lua_State *L)
 		rt_watchdog_set((uint64_t)(s * 1e9));
 	}
 	lua_pushnumber(L, before);
+	return 1;
+}
+
+/* task.count() */
+static int m_count(lua_State *L)
+{
+	lua_pushinteger(L, rt_task_count());
 	return 1;
 }
 
@@ -250,6 +258,7 @@ static const luaL_Reg funcs[] = {
 	{ "current", m_current },
 	{ "channel", m_channel },
 	{ "watchdog", m_watchdog },
+	{ "count", m_count },
 	{ NULL, NULL },
 };
 

@@ -9,6 +9,7 @@
  * as `lunik test` sets) as the first task of the event loop (loop.c).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -262,6 +263,28 @@ static int load_entry(lua_State *L)
 	return load_rom(L, name, strlen(name), &f);
 }
 
+/* The status line (stdlib/lunik/status.lua) of the boot argument
+ * lunik.status=SECONDS, as a daemon task: it does not keep the machine
+ * running. */
+static void start_status(lua_State *L)
+{
+	const char *every = getenv("lunik.status");
+
+	if (!every || !*every)
+		return;
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "lunik.status");
+	if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+		fprintf(stderr, "lunik: no status line: %s\n", lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return;
+	}
+	lua_pushstring(L, every);
+	rt_spawn(L, 1);
+	rt_task_daemon(rt_check_task(L, -1));
+	lua_pop(L, 1);
+}
+
 int lua_start_run(void)
 {
 	lua_State *L = luaL_newstate();
@@ -286,6 +309,7 @@ int lua_start_run(void)
 	}
 	rt_spawn(L, 0); /* main.lua is task 1 */
 	lua_pop(L, 1);
+	start_status(L);
 	rt_mark("main.lua");
 	status = rt_loop_run(L);
 	return status;

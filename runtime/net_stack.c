@@ -27,6 +27,7 @@
 #include <lwip/prot/ip.h>
 #include <lwip/prot/tcp.h>
 #include <lwip/tcp.h>
+#include <lwip/stats.h>
 #include <lwip/timeouts.h>
 #include <netif/ethernet.h>
 
@@ -100,6 +101,7 @@ static void flush_txq(void)
 {
 	while (txq_len && send_frame(txq[txq_head])) {
 		stats.tx_frames++;
+		stats.tx_bytes += txq[txq_head]->tot_len;
 		pbuf_free(txq[txq_head]);
 		txq_head = (txq_head + 1) % TXQ_MAX;
 		txq_len--;
@@ -111,6 +113,7 @@ static err_t eth_output(struct netif *netif, struct pbuf *p)
 	flush_txq();
 	if (!txq_len && send_frame(p)) {
 		stats.tx_frames++;
+		stats.tx_bytes += p->tot_len;
 		return ERR_OK;
 	}
 	if (txq_len == TXQ_MAX) {
@@ -166,6 +169,7 @@ static void receive_frames(void)
 			continue; /* oversized frame, dropped */
 		}
 		stats.rx_frames++;
+		stats.rx_bytes += (unsigned)n;
 		pbuf_realloc(p, (u16_t)n);
 		if (eth.input(p, &eth) != ERR_OK)
 			pbuf_free(p);
@@ -346,11 +350,25 @@ void net_get_stats(struct net_stats *s)
 {
 	unsigned tw = 0;
 
+	*s = stats;
 	for (struct tcp_pcb *pcb = tcp_tw_pcbs; pcb; pcb = pcb->next)
 		tw++;
-	*s = stats;
+	for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb; pcb = pcb->next)
+		if ((unsigned)pcb->state < NET_TCP_STATES)
+			s->tcp_states[pcb->state]++;
+	for (struct tcp_pcb_listen *l = tcp_listen_pcbs.listen_pcbs; l;
+	     l = l->next)
+		s->tcp_states[LISTEN]++;
+	s->tcp_states[TIME_WAIT] += tw;
 	s->time_wait = tw;
 	s->tx_queue = txq_len;
+#if LWIP_STATS
+	s->ip_dropped = lwip_stats.ip.drop;
+	s->tcp_dropped = lwip_stats.tcp.drop;
+	s->udp_dropped = lwip_stats.udp.drop;
+	s->tcp_mem_errors = lwip_stats.tcp.memerr;
+	s->mem_errors = lwip_stats.mem.err;
+#endif
 }
 
 uint64_t net_deadline(void)

@@ -99,10 +99,17 @@ uint64_t rt_check_deadline(struct lua_State *L, int idx);
 void rt_spawn(struct lua_State *L, int nargs);
 
 /* The watchdog's limit in nanoseconds (0: off; default 5 s, or the boot
- * argument watchdog=SECONDS): a task that runs longer than it without
+ * argument lunik.watchdog=SECONDS): a task that runs longer than it without
  * yielding gets an error raised where it runs (sched.c). */
 void rt_watchdog_set(uint64_t ns);
 uint64_t rt_watchdog_get(void);
+
+/* Makes (t) a daemon: a task that does not keep the machine running (it
+ * ends when only daemons are left), such as the status line's. */
+void rt_task_daemon(struct rt_task *t);
+
+/* How many tasks have not ended, daemons included. */
+unsigned rt_task_count(void);
 
 /* The running task (NULL outside tasks) and its number (1: main.lua). */
 struct rt_task *rt_current(void);
@@ -167,9 +174,20 @@ struct net_stats {
 	uint64_t time_wait_freed; /* TIME_WAIT pcbs freed early (the cap) */
 	uint64_t loop_packets;	 /* delivered over the loopback */
 	uint64_t loop_acks_dropped; /* repeated ACKs between our own pcbs */
+	uint64_t rx_bytes, tx_bytes; /* of those frames */
 	unsigned time_wait;	 /* TIME_WAIT pcbs now */
 	unsigned tx_queue;	 /* frames waiting for the device now */
+	/* TCP connections now, by state (lwIP's enum tcp_state order:
+	 * CLOSED, LISTEN, SYN_SENT, SYN_RCVD, ESTABLISHED, FIN_WAIT_1,
+	 * FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT) */
+	unsigned tcp_states[11];
+	/* lwIP's own counters: segments dropped by IP, TCP and UDP (bad
+	 * checksum, no such port, no memory...), TCP segments lost for want
+	 * of memory, and failed allocations of its heap */
+	uint64_t ip_dropped, tcp_dropped, udp_dropped, tcp_mem_errors;
+	uint64_t mem_errors;
 };
+#define NET_TCP_STATES 11
 void net_get_stats(struct net_stats *s);
 
 /* ---- Numbers (float_read.c, strtod.c). newlib's strtod rounds some ties

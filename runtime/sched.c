@@ -56,6 +56,7 @@ struct rt_task {
 	int nargs;		/* for the first resume */
 	int nres;		/* results on co's stack once done */
 	bool failed;
+	bool daemon;		/* does not keep the machine running */
 	struct rt_task *rnext;	/* the ready list */
 	struct rt_waiter self;	/* its place in the queue of rt_wait */
 	struct rt_waiter *many;	/* rt_wait_many's places (malloc'd) */
@@ -79,6 +80,7 @@ static struct rt_task *ready_head, *ready_tail;
 static struct rt_task **heap;
 static size_t heap_len, heap_cap;
 static unsigned live, next_id = 1, holds;
+static unsigned alive; /* tasks not ended, daemons included */
 static int exit_status;
 
 /* ---- the deadline heap */
@@ -363,7 +365,21 @@ void rt_spawn(lua_State *L, int nargs)
 	lua_pushvalue(L, -1);
 	t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	live++;
+	alive++;
 	make_ready(t);
+}
+
+void rt_task_daemon(struct rt_task *t)
+{
+	if (!t->daemon && t->state != TASK_DONE) {
+		t->daemon = true;
+		live--;
+	}
+}
+
+unsigned rt_task_count(void)
+{
+	return alive;
 }
 
 void rt_own(lua_State *L, int idx, unsigned *owner)
@@ -478,7 +494,9 @@ uint64_t rt_watchdog_get(void)
 static void finish(struct rt_task *t)
 {
 	t->state = TASK_DONE;
-	live--;
+	if (!t->daemon)
+		live--;
+	alive--;
 	rt_wake_all(&t->joiners);
 	luaL_unref(main_L, LUA_REGISTRYINDEX, t->ref);
 	t->ref = LUA_NOREF;
@@ -631,14 +649,14 @@ static int m_tostring(lua_State *L)
 
 void sched_init(lua_State *L)
 {
-	const char *wd = getenv("watchdog");
+	const char *wd = getenv("lunik.watchdog");
 
-	if (wd && *wd) { /* the boot argument watchdog=SECONDS (0: off) */
+	if (wd && *wd) { /* the boot argument lunik.watchdog=SECONDS (0: off) */
 		char *end;
 		double s = strtod(wd, &end);
 
 		if (*end || !(s >= 0 && s < 1e9))
-			fprintf(stderr, "lunik: watchdog=%s is not a number of "
+			fprintf(stderr, "lunik: lunik.watchdog=%s is not a number of "
 					"seconds: the limit stays %g s\n",
 				wd, (double)watchdog_ns / 1e9);
 		else

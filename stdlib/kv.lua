@@ -28,6 +28,13 @@ kv.VALUE_MAX = codec.VALUE_MAX   -- 1 MiB
 
 local T_SET, T_DEL = disk.T_SET, disk.T_DEL
 
+-- Operations since boot over every store, by kind, and how the device's
+-- flushes went (the metrics read both: kv_operations_total,
+-- kv_flush_duration_seconds).
+kv.totals = { ops = { get = 0, set = 0, delete = 0, batch = 0, keys = 0,
+  compact = 0 }, flush = disk.flush_stats }
+local ops = kv.totals.ops
+
 local Db = { __name = "kv.db" }
 Db.__index = Db
 local Batch = { __name = "kv.batch" }
@@ -130,7 +137,8 @@ local function check_open(db)
 end
 
 -- Runs fn(db, ...) with the db to itself; errors pass through.
-local function locked(db, fn, ...)
+local function locked(db, op, fn, ...)
+  ops[op] = ops[op] + 1
   while db.busy do db.wait() end
   db.busy = true
   local ok, a, b = pcall(fn, db, ...)
@@ -143,7 +151,7 @@ end
 function Db:get(k)
   check_open(self)
   check_key(k, 2)
-  return locked(self, disk.get, k)
+  return locked(self, "get", disk.get, k)
 end
 
 -- db:set(k, v) -> true, or nil, err
@@ -151,7 +159,7 @@ function Db:set(k, v)
   check_open(self)
   check_key(k, 2)
   check_value(v, 2)
-  return locked(self, disk.commit, { T_SET, k, v })
+  return locked(self, "set", disk.commit, { T_SET, k, v })
 end
 
 -- db:delete(k) -> true, or nil, err (true also when k was absent)
@@ -159,7 +167,7 @@ function Db:delete(k)
   check_open(self)
   check_key(k, 2)
   if not self.index[k] then return true end
-  return locked(self, disk.commit, { T_DEL, k, "" })
+  return locked(self, "delete", disk.commit, { T_DEL, k, "" })
 end
 
 function Batch:set(k, v)
@@ -189,7 +197,7 @@ function Db:batch(fn)
   if not ok then error(err, 0) end
   if self.closed then error("closed", 2) end
   if #b.ops == 0 then return true end
-  return locked(self, disk.commit, b.ops)
+  return locked(self, "batch", disk.commit, b.ops)
 end
 
 -- db:keys([prefix]) -> iterator over the keys (with prefix) in byte order.
@@ -200,6 +208,7 @@ function Db:keys(prefix)
   if prefix ~= nil and type(prefix) ~= "string" then
     error("kv: prefix must be a string", 2)
   end
+  ops.keys = ops.keys + 1
   local list = self.sorted
   if not list then
     local n = 0
@@ -245,7 +254,7 @@ end
 -- db:compact() -> true, or nil, err
 function Db:compact()
   check_open(self)
-  return locked(self, function(db)
+  return locked(self, "compact", function(db)
     if db.broken then return nil, db.broken end
     if db.readonly then return nil, "read-only" end
     return disk.compact(db)

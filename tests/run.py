@@ -35,6 +35,7 @@ import suite_crypto  # noqa: E402,F401  (mbedTLS and the crypto module)
 import suite_tls  # noqa: E402,F401  (the tls module, against openssl)
 import suite_compat  # noqa: E402,F401  (LuaSocket, lua-resty-redis, bundling)
 import suite_bench  # noqa: E402,F401  (the benchmark harness's parsers and report)
+import suite_metrics  # noqa: E402,F401  (app:metrics, promtool, Prometheus)
 
 class Tally:
     def __init__(self):

@@ -89,8 +89,23 @@
  * offloads). */
 #define LWIP_CHECKSUM_ON_COPY 1
 
-/* ---- No statistics; no debug output (LWIP_DEBUG undefined); assertions
- * stay on. */
-#define LWIP_STATS 0
+/* ---- Statistics: protocol drops, retransmissions and allocation
+ * failures, for net.stats() and the metrics (a counter increment per
+ * event); no per-pool or per-interface tables, no display code. No debug
+ * output (LWIP_DEBUG undefined); assertions stay on. */
+#define LWIP_STATS 1
+#define LWIP_STATS_DISPLAY 0
+#define LINK_STATS 0
+#define ETHARP_STATS 0
+#define IPFRAG_STATS 0
+#define ICMP_STATS 0
+#define IGMP_STATS 0
+#define MEM_STATS 1
+#define MEMP_STATS 0
+#define SYS_STATS 0
+#define IP_STATS 1
+#define TCP_STATS 1
+#define UDP_STATS 1
+#define MIB2_STATS 0
 
 #endif

@@ -27,6 +27,13 @@ function App:listen(port, opts)
   return server.listen(self, port, opts)
 end
 
+-- app:metrics([path [, registry]]) -> the registry: counts and times the
+-- app's requests and serves Prometheus's text format at GET path
+-- ("/metrics"), with the runtime's and the network's figures.
+function App:metrics(path, registry)
+  return require("http.metrics").install(self, path, registry)
+end
+
 -- app:static(prefix, dir [, opts]): files of the image under dir, at
 -- prefix (e.g. app:static("/assets", "public")).
 function App:static(prefix, dir, opts)

@@ -20,6 +20,18 @@ local monotonic = sys.monotonic
 
 local M = {}
 
+-- Requests answered since boot by every server of the image, and the
+-- servers (the status line and the metrics read them).
+M.totals = { requests = 0 }
+local servers = setmetatable({}, { __mode = "k" })
+
+-- Connections open now, over every server.
+function M.open_connections()
+  local n = 0
+  for server in pairs(servers) do n = n + server.active end
+  return n
+end
+
 M.REASONS = {
   [100] = "Continue", [101] = "Switching Protocols",
   [200] = "OK", [201] = "Created", [202] = "Accepted", [204] = "No Content",
@@ -287,6 +299,9 @@ local function respond(st, req, status, body, headers, ctype, conn_header)
     n = n + 1; out[n] = "Content-Type: " .. ctype .. "\r\n"
   end
   if conn_header then n = n + 1; out[n] = "Connection: " .. conn_header .. "\r\n" end
+  if req and req.id and not seen["x-request-id"] then
+    n = n + 1; out[n] = "X-Request-Id: " .. req.id .. "\r\n"
+  end
   local head_only = req and req.method == "HEAD"
   local no_body = status < 200 or status == 204 or status == 304
   local conn = st.conn
@@ -398,7 +413,7 @@ local function run(app, req)
     return a.status, json.encode(body), a.headers, "application/json"
   end
   log.error("handler failed", { method = req.method, path = req.path,
-    route = req.route, error = a })
+    route = req.route, id = req.id, error = a })
   return 500, error_body(500), nil, "application/json"
 end
 
@@ -441,7 +456,8 @@ end
 
 local function access_log(req, status, bytes, t0)
   log.info("http", { method = req.method, path = req.target, status = status,
-    bytes = bytes, ms = floor((monotonic() - t0) * 1e5 + 0.5) / 100 })
+    bytes = bytes, ms = floor((monotonic() - t0) * 1e5 + 0.5) / 100,
+    id = req.id, peer = req.remote_addr, route = req.route })
 end
 
 -- Whether an answer's body is streamed: a function, for a request and a
@@ -453,12 +469,25 @@ end
 
 -- ---- a connection
 
+-- Request ids: the client's own X-Request-Id when it is a sane token,
+-- else one made here, unique per boot: a random prefix and a count.
+local id_prefix = string.format("%08x", math.random(0, 0x7fffffff))
+local id_count = 0
+local function request_id(given)
+  if given and #given <= 128 and not given:find("[^%w%-_.:/+=]") then
+    return given
+  end
+  id_count = id_count + 1
+  return string.format("%s%08x", id_prefix, id_count)
+end
+
 local function new_request(st, head, remote, rport)
   local req = setmetatable(head, Request)
   headers.wrap(head.headers)
   req._st, req._framing, req._length = st, head.body, head.length
   req.body = nil -- the method, not the parser's framing field
   req.remote_addr, req.remote_port = remote, rport
+  req.id = request_id(head.headers["x-request-id"])
   local q = head.query
   req.query = q and httpp.query(q) or {}
   return req
@@ -492,6 +521,9 @@ local function serve_connection(app, conn, opts, server)
       local t0 = monotonic()
       local req = new_request(st, head, remote, rport)
       served = served + 1
+      M.totals.requests = M.totals.requests + 1
+      local mt = app._metrics
+      if mt then mt.begin() end
       local status, body, headers, ctype = run(app, req)
       local body_done = skip_body(req)
       if req._broken and status < 400 then
@@ -502,6 +534,7 @@ local function serve_connection(app, conn, opts, server)
         body_done = body_done, closing = server.closing, served = served,
         max_requests = opts.max_requests }
       local bytes = respond(st, req, status, body, headers, ctype, conn_header)
+      if mt then mt.done(req, status, bytes, t0) end
       if opts.log then access_log(req, status, bytes or 0, t0) end
       if not keep or not bytes then
         if bytes and not body_done then linger(conn) end
@@ -568,6 +601,8 @@ function M.listen(app, port, opts)
   local server = setmetatable({ listener = listener, active = 0, refused = {},
     parser = httpp.new { max_head = o.max_head, max_headers = o.max_headers,
       max_body = o.max_body } }, Server)
+  servers[server] = true
+  if app._metrics then app._metrics.servers[server] = true end
   task.spawn(function()
     while true do
       local conn, aerr = listener:accept()

@@ -55,8 +55,24 @@ local function dev_write(db, sector, data)
   return true
 end
 
+-- How long flushes take, for the metrics (kv_flush_duration_seconds):
+-- counts per bucket of upper bounds le (the last bucket is everything
+-- above), their sum and number. The clock is sys.monotonic in a guest,
+-- os.clock on the host Lua.
+local has_sys, sys = pcall(require, "sys")
+local clock = has_sys and sys.monotonic or os.clock
+disk.flush_stats = { le = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+  0.1, 0.25, 0.5, 1 }, counts = {}, sum = 0, count = 0 }
+for i = 1, #disk.flush_stats.le do disk.flush_stats.counts[i] = 0 end
+
 local function dev_flush(db)
+  local t0 = clock()
   local ok, err = db.dev:flush()
+  local dt, f = clock() - t0, disk.flush_stats
+  for i, le in ipairs(f.le) do
+    if dt <= le then f.counts[i] = f.counts[i] + 1; break end
+  end
+  f.sum, f.count = f.sum + dt, f.count + 1
   if not ok then return nil, err or "i/o error" end
   return true
 end

@@ -33,6 +33,14 @@ class Main(unittest.TestCase):
                      ["inspect", "x"], ["accel"]):
             self.assertTrue(callable(p.parse_args(argv).fn), argv)
 
+    def test_status_option(self):
+        p = main.parser()
+        self.assertEqual(p.parse_args(["run", "x", "--status"]).status, 5.0)
+        self.assertEqual(p.parse_args(["run", "x", "--status", "2"]).status, 2.0)
+        status, _, err = run("run", "/nonexistent.elf", "--status", "0")
+        self.assertEqual(status, 2)
+        self.assertIn("--status 0: give seconds from 0.1 to 86400", err)
+
     def test_bad_input_is_one_line_and_status_2(self):
         status, _, err = run("run", "--frobnicate")
         self.assertEqual(status, 2)

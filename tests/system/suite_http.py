@@ -29,7 +29,7 @@ def start(ctx, app, args=(), opts=()):
             "-p", "%d:8080" % port] + list(opts) + ["--"] + list(args)
     guest = Live(argv)
     try:
-        guest.wait_for(r"httpd ready|api listening", 90)
+        guest.wait_for(r"httpd ready|api listening|metrics app ready", 90)
         wait_port(port)
     except BaseException:
         guest.kill()
@@ -434,7 +434,7 @@ def test_http_watchdog(ctx):
     """A handler that never yields is stopped by the watchdog: its client
     gets 500, the console names the route and the limit, and a health
     check meanwhile keeps getting 200."""
-    guest, port = start(ctx, "httpd", ["watchdog=1"])
+    guest, port = start(ctx, "httpd", ["lunik.watchdog=1"])
     checker = Poller(port, "/healthz", 0.1)
     try:
         for _ in range(2):

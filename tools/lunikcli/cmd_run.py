@@ -16,11 +16,20 @@ def register(sub):
     p.add_argument("image", metavar="FILE|DIR")
     add_run_options(p)
     add_bundle_options(p)
+    p.add_argument("--status", nargs="?", const=5.0, type=float,
+                   metavar="SECONDS",
+                   help="a console line every SECONDS (default 5) with "
+                   "req/s, connections, heap and tasks")
     return p
 
 
 def run(a):
     mem, devs = qemu.parse_mem(a.mem), devices.device_args(a)
+    if a.status is not None:
+        if not 0.1 <= a.status <= 86400:
+            raise Error("--status %g: give seconds from 0.1 to 86400"
+                        % a.status)
+        a.args = a.args + ["lunik.status=%g" % a.status]
     if (a.lua_path or a.include) and not os.path.isdir(a.image):
         raise Error("--lua-path and --include build an app folder; %s is "
                     "an image" % a.image)
