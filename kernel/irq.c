@@ -2,9 +2,11 @@
  * irq.c -- the legacy 8259 PICs, masked for good, and the I/O APICs that
  * deliver device interrupts (Intel 82093AA datasheet; the interface is
  * in irq.h). Each GSI gets vector VEC_IRQ_BASE + gsi, delivered fixed, in
- * physical mode, to this CPU. The handler runs, then the local APIC gets
- * its EOI (which, for a level-triggered input, also tells the I/O APIC the
- * line may be sampled again), and plat_wait() is told to return.
+ * physical mode, to this CPU; message-signalled interrupts (PCI MSI-X)
+ * get vectors from VEC_MSI_BASE up, one per irq_msi call. The handler
+ * runs, then the local APIC gets its EOI (which, for a level-triggered
+ * input, also tells the I/O APIC the line may be sampled again), and
+ * plat_wait() is told to return.
  */
 #include "irq.h"
 #include "kernel.h"
@@ -35,6 +37,8 @@ struct route {
 static struct ioapic ioapics[2];
 static unsigned nioapics;
 static struct route routes[VEC_IRQ_COUNT];
+static struct route msis[VEC_MSI_COUNT];
+static unsigned nmsis;
 static volatile bool pending;
 
 static uint32_t ioapic_read(const struct ioapic *io, uint32_t reg)
@@ -82,6 +86,16 @@ static void pic_disable(void)
 static void irq_interrupt(unsigned vector)
 {
 	const struct route *r = &routes[vector - VEC_IRQ_BASE];
+
+	if (r->fn)
+		r->fn(r->arg);
+	pending = true;
+	lapic_eoi();
+}
+
+static void msi_interrupt(unsigned vector)
+{
+	const struct route *r = &msis[vector - VEC_MSI_BASE];
 
 	if (r->fn)
 		r->fn(r->arg);
@@ -142,6 +156,25 @@ int irq_route(unsigned gsi, unsigned flags, irq_handler_fn *fn, void *arg)
 	ioapic_write(io, IOAPIC_REDTBL(pin) + 1, lapic_id() << 24);
 	ioapic_write(io, IOAPIC_REDTBL(pin), lo);
 	intr_restore(intr);
+	return 0;
+}
+
+/* The message: address 0xfee00000 with the destination APIC ID in bits
+ * 19:12 (physical mode, no redirection hint); data the vector, with
+ * fixed delivery and edge trigger (both zero). */
+int irq_msi(irq_handler_fn *fn, void *arg, uint64_t *addr, uint32_t *data)
+{
+	unsigned v;
+
+	if (!fn)
+		return -EINVAL;
+	if (nmsis == VEC_MSI_COUNT)
+		return -EBUSY;
+	v = nmsis++;
+	msis[v] = (struct route){ fn, arg };
+	trap_set_handler(VEC_MSI_BASE + v, msi_interrupt);
+	*addr = 0xfee00000u | (lapic_id() & 0xff) << 12;
+	*data = VEC_MSI_BASE + v;
 	return 0;
 }
 

@@ -10,12 +10,14 @@
  * (ACPI on) or 5-12 (ACPI off); the "virtio_mmio.device=" words QEMU
  * appends to the command line name the GSI of each transport.
  *
+ * PCI devices with MSI-X signal vectors of their own instead (irq_msi).
  * Any routed interrupt wakes plat_wait().
  */
 #ifndef LUNIK_IRQ_H
 #define LUNIK_IRQ_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Trigger mode and polarity of an I/O APIC input (82093AA datasheet,
  * 3.2.4). ISA interrupts are edge/high; virtio-mmio on microvm asserts a
@@ -40,6 +42,13 @@ void irq_init(void);
  * interrupt, and unmasks it. Returns 0, -EINVAL (no I/O APIC has that
  * input, or fn is NULL) or -EBUSY (already routed). */
 int irq_route(unsigned gsi, unsigned flags, irq_handler_fn *fn, void *arg);
+
+/* Takes a free vector for a message-signalled interrupt (PCI MSI-X),
+ * calls (fn)(arg) on each, and sets (*addr) and (*data) to the message
+ * that raises it on this CPU: fixed delivery, edge, physical destination
+ * (SDM vol. 3A, 11.11). Returns 0, -EINVAL for a NULL fn, or -EBUSY when
+ * every vector is taken. */
+int irq_msi(irq_handler_fn *fn, void *arg, uint64_t *addr, uint32_t *data);
 
 /* Masks or unmasks a routed (gsi); no effect on one never routed. */
 void irq_mask(unsigned gsi);

@@ -28,13 +28,16 @@
  * (64 GiB of RAM on microvm spans 65 GiB of addresses, for the hole below
  * 4 GiB, plus the MMIO GiB), then 4 KiB tables where a 2 MiB range is not
  * uniform (page 0, image boundaries, guard pages, unaligned RAM ends: a
- * dozen in practice). */
-#define PT_POOL_PAGES (1 + 1 + 66 + 28)
+ * dozen in practice), and a dozen more for what mmu_map adds later (ACPI
+ * tables, PCI BARs: each far-off range may need a PDPT, a PD and a PT). */
+#define PT_POOL_PAGES (1 + 1 + 66 + 28 + 12)
 
 /* Interrupt vectors (trap.c). */
 #define VEC_PIC_BASE 0x20   /* the 8259s, remapped here and masked */
 #define VEC_IRQ_BASE 0x30   /* I/O APIC inputs (GSIs), see irq.h */
 #define VEC_IRQ_COUNT 48    /* two I/O APICs of 24 inputs */
+#define VEC_MSI_BASE 0x60   /* message-signalled interrupts (PCI MSI-X) */
+#define VEC_MSI_COUNT 32
 #define VEC_TIMER 0xf0      /* local APIC timer */
 #define VEC_SPURIOUS 0xff   /* local APIC spurious vector */
 #define TRAP_STUB_SIZE 16   /* bytes per entry stub in isr.S */
@@ -140,6 +143,8 @@ struct pvh_mem {
 void pvh_init(uint32_t paddr);
 /* Sets (*map) to the memory map copied by pvh_init; returns its length. */
 size_t pvh_memmap(const struct pvh_mem **map);
+/* The physical address of the ACPI RSDP the loader gave, or 0. */
+uint64_t pvh_rsdp(void);
 
 /* ---- mmu.c */
 #define MMIO_BASE 0xfe000000 /* to 4 GiB: virtio-mmio, APICs, ACPI GED */
@@ -148,6 +153,11 @@ size_t pvh_memmap(const struct pvh_mem **map);
  * and guard pages unmapped) and switches to them. Panics if the
  * page-table pool runs out. */
 void mmu_init(void);
+/* Maps [addr, addr + size) to itself, no-execute: read-write and
+ * uncached when (device) (registers, PCI BARs), else read-only (firmware
+ * tables). Pages mapped already keep their mapping. Panics if the
+ * page-table pool runs out. */
+void mmu_map(uintptr_t addr, size_t size, bool device);
 /* Names the region holding (addr): "text", "rodata", "heap", "page 0",
  * "the main stack's guard page", ...; NULL if it knows none. Sets
  * (*diagnosis), when given, to what a fault there means when the region
@@ -189,18 +199,40 @@ void lapic_eoi(void);
 /* This CPU's APIC ID, for I/O APIC destinations. */
 uint32_t lapic_id(void);
 
+/* ---- acpi.c */
+/* Reads the firmware's ACPI tables (the RSDP from PVH start_info, else
+ * found in the BIOS area): how to power off (S5: the hardware-reduced
+ * sleep control register, else PM1a/PM1b control with \_S5's SLP_TYP)
+ * and reset (the FADT's reset register), the MADT's interrupt overrides,
+ * and the power button (QEMU microvm's Generic Event Device, else the
+ * fixed PM1 event on the SCI), whose interrupt it routes. A machine
+ * without ACPI has none of these and prints nothing. After lapic_init,
+ * with interrupts off. */
+void acpi_init(void);
+/* The GSI and irq.h flags of ISA IRQ (irq) when the MADT overrides
+ * them (sets *gsi and *flags, returns true); false otherwise. */
+bool acpi_isa_irq(unsigned irq, unsigned *gsi, unsigned *flags);
+/* Enter S5 (soft off); returns only when the machine has no ACPI way
+ * to power off or did not stop. Interrupts off. */
+void acpi_power_off(void);
+/* Resets the machine through the FADT's reset register; returns when
+ * there is none or it did not reset. */
+void acpi_reset(void);
+
 /* ---- entropy.c */
 /* Looks for RDSEED and RDRAND (CPUID); plat_random works from then on,
  * with virtio-rng once virtio_init has found it. */
 void entropy_init(void);
 
-/* ---- virtio_mmio.c (the drivers' shared interface is virtio.h) */
-/* Finds the virtio-mmio transports (the "virtio_mmio.device=" words of
- * the command line, else a probe of QEMU microvm's window) and sets each
- * device up in discovery order; plat_net_*, plat_blk_* and virtio-rng
- * work from then on. Prints one console line for each transport that
- * answers wrongly and each device that fails; never panics for a device.
- * After irq_init and lapic_init, with interrupts off. */
+/* ---- virtio.c (the drivers' shared interface is virtio.h) */
+/* Finds the virtio devices, on the PCI bus (virtio-pci) and as
+ * virtio-mmio transports (the "virtio_mmio.device=" words of the command
+ * line, else, on a machine without PCI, a probe of QEMU microvm's
+ * window), and sets each up in discovery order; plat_net_*, plat_blk_*
+ * and virtio-rng work from then on. Prints one console line for each
+ * transport that answers wrongly, each device that fails and each PCI
+ * device it leaves alone; never panics for a device. After irq_init,
+ * lapic_init and acpi_init, with interrupts off. */
 void virtio_init(void);
 
 #endif /* __ASSEMBLER__ */

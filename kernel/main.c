@@ -13,6 +13,8 @@
 #define ISA_DEBUG_EXIT 0xf4 /* QEMU's isa-debug-exit, as the launcher sets it */
 #define KBC_COMMAND 0x64
 #define KBC_RESET 0xfe
+#define RESET_CONTROL 0xcf9 /* pc and q35 chipsets (PIIX3, ICH9): RCR */
+#define RESET_CONTROL_HARD 0x06 /* SYS_RST | RST_CPU */
 
 static struct plat_phase phases[PHASES_MAX];
 static uint64_t phase_tsc[PHASES_MAX];
@@ -53,6 +55,8 @@ void kernel_main(uint32_t start_info)
 	phase("wall_clock");
 	lapic_init();
 	phase("timer");
+	acpi_init();
+	phase("acpi");
 	entropy_init();
 	virtio_init();
 	phase("devices");
@@ -70,8 +74,9 @@ size_t plat_boot_phases(const struct plat_phase **out)
 
 /* Ends the machine, trying each way out in turn: isa-debug-exit (QEMU
  * exits with 2 * (value) + 1, so status + 1 keeps QEMU's own 0 and 1
- * free), a reset through the keyboard controller (Firecracker's shutdown),
- * a triple fault (an empty IDT, then an exception), and last a halt. */
+ * free), ACPI S5, the ACPI reset register, the chipset's reset control
+ * port, the keyboard controller (Firecracker's shutdown), a triple fault
+ * (an empty IDT, then an exception), and last a halt. */
 void plat_exit(int status)
 {
 	static const struct {
@@ -85,6 +90,9 @@ void plat_exit(int status)
 		status = 126;
 	cli();
 	outl(ISA_DEBUG_EXIT, (uint32_t)status + 1);
+	acpi_power_off();
+	acpi_reset();
+	outb(RESET_CONTROL, RESET_CONTROL_HARD);
 	outb(KBC_COMMAND, KBC_RESET);
 	__asm__ volatile("lidt %0; int3" : : "m"(no_idt));
 	for (;;)

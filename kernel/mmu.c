@@ -10,6 +10,8 @@
  *   stack guard pages (.noinit)  unmapped (overflows fault)
  *   other RAM (heap included)    read-write, no-execute
  *   0xfe000000 - 4 GiB           read-write, no-execute, uncached
+ *   later, on demand (mmu_map)   firmware tables read-only, PCI BARs
+ *                                uncached, both no-execute
  *
  * Ranges use 2 MiB pages where aligned and long enough, 4 KiB pages
  * elsewhere (SDM vol. 3A, 4.5). Table pages come from a static pool
@@ -151,6 +153,23 @@ void mmu_init(void)
 		PANIC("the image does not end inside RAM of the PVH memory map");
 	ASSERT(heap_start % PAGE_SIZE == 0);
 	write_cr3((uintptr_t)pml4);
+}
+
+/* After mmu_init only entries that were not present are filled in, and
+ * the SDM (vol. 3A, 4.10.4.3) asks for no invalidation then. */
+void mmu_map(uintptr_t addr, size_t size, bool device)
+{
+	uintptr_t start = ALIGN_DOWN(addr, PAGE_SIZE);
+	uintptr_t end = ALIGN_UP(addr + size, PAGE_SIZE);
+
+	if (start < PAGE_SIZE)
+		start = PAGE_SIZE; /* page 0 stays a hole */
+	/* The image is mapped already, and its guard pages must stay holes. */
+	if (end > (uintptr_t)__text_start && start < (uintptr_t)__image_end)
+		return;
+	if (start < end)
+		map_range(start, end,
+			  device ? PTE_W | PTE_PCD | PTE_PWT | nx : nx);
 }
 
 void plat_heap(uintptr_t *start, uintptr_t *end)

@@ -67,11 +67,20 @@ struct plat_phase {
  * count. The first is "pvh_entry" at 0 ns. */
 size_t plat_boot_phases(const struct plat_phase **phases);
 
+/* Returns true once for each press of the ACPI power button since the
+ * last call (QEMU's system_powerdown, `virsh shutdown`: the VMM asking
+ * the guest to stop), false when there is none to take; never blocks,
+ * prints nothing. A press wakes plat_wait(). Always false on a machine
+ * without an ACPI power button (QEMU microvm with acpi=off, Firecracker). */
+bool plat_power_button(void);
+
 /* Ends the machine with (status), clamped to 0..126: through QEMU's
  * isa-debug-exit (port 0xf4, written as status + 1, so QEMU exits with
- * 2 * status + 3; the launcher decodes it), else a keyboard-controller
- * reset (Firecracker's shutdown; the status is lost), else a triple fault.
- * Flushes nothing: callers flush their own buffers first. */
+ * 2 * status + 3; the launcher decodes it), else ACPI S5 power-off (the
+ * VMM sees a clean shutdown; the status is lost), else a reset (the ACPI
+ * reset register, port 0xcf9, the keyboard controller: Firecracker's
+ * shutdown), else a triple fault. Flushes nothing: callers flush their
+ * own buffers first. */
 _Noreturn void plat_exit(int status);
 
 /* ---- Devices. Calls below never block: requests are queued and their

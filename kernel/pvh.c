@@ -37,6 +37,7 @@ struct hvm_memmap_table_entry {
 static char cmdline[CMDLINE_MAX];
 static struct pvh_mem memmap[MEMMAP_MAX];
 static size_t memmap_len;
+static uint64_t rsdp;
 
 /* Copies the NUL-terminated (src); returns whether it had to be cut. */
 static bool copy_cmdline(const char *src)
@@ -74,6 +75,7 @@ void pvh_init(uint32_t paddr)
 	if (si->version < 1 || !si->memmap_paddr || !si->memmap_entries)
 		PANIC("PVH start_info has no memory map (version 0): this "
 		      "loader is too old");
+	rsdp = si->rsdp_paddr;
 	e = (const struct hvm_memmap_table_entry *)(uintptr_t)si->memmap_paddr;
 	n = si->memmap_entries;
 	if (n > MEMMAP_MAX) {
@@ -91,6 +93,11 @@ size_t pvh_memmap(const struct pvh_mem **map)
 {
 	*map = memmap;
 	return memmap_len;
+}
+
+uint64_t pvh_rsdp(void)
+{
+	return rsdp;
 }
 
 const char *plat_cmdline(void)

@@ -1,9 +1,8 @@
 /*
  * virtio_mmio.c -- virtio over MMIO (virtio 1.2, 4.2), modern interface
- * (version 2) only: finding the transports, the device status handshake
- * and feature negotiation (3.1.1), virtqueue set-up (4.2.3.2),
- * configuration space reads, interrupts, and the arena that rings and
- * buffers come from.
+ * (version 2) only: finding the transports and the register accesses of
+ * struct virtio_ops (status, features, virtqueue set-up 4.2.3.2,
+ * notification, interrupt acknowledgement); virtio.c does the rest.
  *
  * Finding transports. QEMU's microvm names each transport that has a
  * device in a "virtio_mmio.device=<size>@<base>:<gsi>" word it appends to
@@ -18,9 +17,9 @@
  * (0xfe000000 to 4 GiB; Firecracker's start at 0xd0000000) is refused
  * with a console line.
  *
- * Interrupts are level-triggered and shared per GSI: the handler reads
- * and acknowledges InterruptStatus of each transport on the line and
- * notes nothing else; irq.c makes plat_wait() return.
+ * Interrupts are level-triggered and shared per GSI (virtio_route_gsi):
+ * the handler reads and acknowledges InterruptStatus of each transport on
+ * the line and notes nothing else; irq.c makes plat_wait() return.
  */
 #include "irq.h"
 #include "virtio.h"
@@ -49,13 +48,6 @@
 
 #define MAGIC_VIRT 0x74726976 /* "virt" */
 
-/* Device status bits (2.1). */
-#define STATUS_ACKNOWLEDGE 1
-#define STATUS_DRIVER 2
-#define STATUS_DRIVER_OK 4
-#define STATUS_FEATURES_OK 8
-#define STATUS_FAILED 128
-
 /* QEMU 7.2 microvm (hw/i386/microvm.c). */
 #define MICROVM_BASE 0xfeb00000
 #define MICROVM_TRANSPORTS 24
@@ -63,8 +55,6 @@
 #define MICROVM_GSI_ACPI 16
 
 #define TRANSPORTS_MAX 32
-#define ARENA_SIZE (2u << 20) /* two NICs' buffers, blk and rng rings */
-#define RESET_SPINS 100000
 #define CMDLINE_KEY "virtio_mmio.device="
 
 struct transport {
@@ -75,120 +65,54 @@ struct transport {
 
 static struct virtio_dev devs[TRANSPORTS_MAX];
 static unsigned ndevs;
-static struct virtio_dev *on_gsi[VEC_IRQ_COUNT];
-
-static char arena[ARENA_SIZE]
-	__attribute__((section(".noinit.virtio"), aligned(PAGE_SIZE)));
-static size_t arena_used;
 
 static uint32_t rd(const struct virtio_dev *d, unsigned reg)
 {
-	return mmio_read32(d->base + reg);
+	return mmio_read32(d->regs + reg);
 }
 
 static void wr(const struct virtio_dev *d, unsigned reg, uint32_t v)
 {
-	mmio_write32(d->base + reg, v);
+	mmio_write32(d->regs + reg, v);
 }
 
-void *virtio_alloc(size_t size, size_t align, bool zero)
+static uint8_t get_status(struct virtio_dev *d)
 {
-	size_t at = ALIGN_UP(arena_used, align);
-	void *p;
-
-	if (at > ARENA_SIZE || size > ARENA_SIZE - at)
-		return NULL;
-	p = arena + at;
-	arena_used = at + size;
-	if (zero)
-		virtio_zero(p, size);
-	return p;
+	return (uint8_t)rd(d, MMIO_STATUS);
 }
 
-int virtio_fail(struct virtio_dev *d, const char *why)
+static void set_status(struct virtio_dev *d, uint8_t status)
 {
-	kprintf("lunik: virtio %s at 0x%lx: %s; left out\n", d->name,
-		(unsigned long)d->base, why);
-	wr(d, MMIO_STATUS, rd(d, MMIO_STATUS) | STATUS_FAILED);
-	return -ENODEV;
+	wr(d, MMIO_STATUS, status);
 }
 
-/* Writing 0 resets the device; it says it is done by reading 0 (4.2.3.1). */
-static bool reset(struct virtio_dev *d)
+static uint64_t get_features(struct virtio_dev *d)
 {
-	wr(d, MMIO_STATUS, 0);
-	for (int i = 0; i < RESET_SPINS; i++)
-		if (rd(d, MMIO_STATUS) == 0)
-			return true;
-	return false;
-}
+	uint64_t f;
 
-static void add_status(struct virtio_dev *d, uint32_t bits)
-{
-	wr(d, MMIO_STATUS, rd(d, MMIO_STATUS) | bits);
-}
-
-int virtio_negotiate(struct virtio_dev *d, uint64_t wanted, uint64_t needed)
-{
-	uint64_t offered, missing;
-
-	needed |= 1ull << VIRTIO_F_VERSION_1;
-	if (!reset(d))
-		return virtio_fail(d, "does not come out of reset");
-	add_status(d, STATUS_ACKNOWLEDGE);
-	add_status(d, STATUS_DRIVER);
 	wr(d, MMIO_DEVICE_FEATURES_SEL, 1);
-	offered = (uint64_t)rd(d, MMIO_DEVICE_FEATURES) << 32;
+	f = (uint64_t)rd(d, MMIO_DEVICE_FEATURES) << 32;
 	wr(d, MMIO_DEVICE_FEATURES_SEL, 0);
-	offered |= rd(d, MMIO_DEVICE_FEATURES);
-	missing = needed & ~offered;
-	if (missing & (1ull << VIRTIO_F_VERSION_1))
-		return virtio_fail(d, "offers only the legacy interface "
-				      "(no VIRTIO_F_VERSION_1)");
-	if (missing) {
-		kprintf("lunik: virtio %s at 0x%lx: lacks feature bit %d; "
-			"left out\n", d->name, (unsigned long)d->base,
-			__builtin_ctzll(missing));
-		wr(d, MMIO_STATUS, rd(d, MMIO_STATUS) | STATUS_FAILED);
-		return -ENODEV;
-	}
-	d->features = offered & (wanted | needed);
+	return f | rd(d, MMIO_DEVICE_FEATURES);
+}
+
+static void set_features(struct virtio_dev *d, uint64_t f)
+{
 	wr(d, MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(d, MMIO_DRIVER_FEATURES, (uint32_t)(d->features >> 32));
+	wr(d, MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
 	wr(d, MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(d, MMIO_DRIVER_FEATURES, (uint32_t)d->features);
-	add_status(d, STATUS_FEATURES_OK);
-	if (!(rd(d, MMIO_STATUS) & STATUS_FEATURES_OK))
-		return virtio_fail(d, "refused the negotiated features");
-	return 0;
+	wr(d, MMIO_DRIVER_FEATURES, (uint32_t)f);
 }
 
-uint8_t virtio_cfg8(const struct virtio_dev *d, unsigned off)
+static uint32_t generation(struct virtio_dev *d)
 {
-	return *(volatile uint8_t *)(d->base + MMIO_CONFIG + off);
+	return rd(d, MMIO_CONFIG_GENERATION);
 }
 
-uint16_t virtio_cfg16(const struct virtio_dev *d, unsigned off)
+static unsigned queue_max(struct virtio_dev *d, unsigned index)
 {
-	return *(volatile uint16_t *)(d->base + MMIO_CONFIG + off);
-}
-
-uint32_t virtio_cfg32(const struct virtio_dev *d, unsigned off)
-{
-	return rd(d, MMIO_CONFIG + off);
-}
-
-uint64_t virtio_cfg64(const struct virtio_dev *d, unsigned off)
-{
-	uint32_t gen, lo, hi;
-	int tries = 0;
-
-	do {
-		gen = rd(d, MMIO_CONFIG_GENERATION);
-		lo = rd(d, MMIO_CONFIG + off);
-		hi = rd(d, MMIO_CONFIG + off + 4);
-	} while (gen != rd(d, MMIO_CONFIG_GENERATION) && ++tries < 16);
-	return (uint64_t)hi << 32 | lo;
+	wr(d, MMIO_QUEUE_SEL, index);
+	return rd(d, MMIO_QUEUE_READY) ? 0 : rd(d, MMIO_QUEUE_NUM_MAX);
 }
 
 static void wr64(const struct virtio_dev *d, unsigned reg, const volatile void *p)
@@ -197,30 +121,11 @@ static void wr64(const struct virtio_dev *d, unsigned reg, const volatile void *
 	wr(d, reg + 4, (uint32_t)((uintptr_t)p >> 32));
 }
 
-/* 4.2.3.2; the ring layout and alignments are those of 2.7. */
-int virtq_init(struct virtio_dev *d, struct virtq *q, unsigned index,
-	       unsigned max)
+/* 4.2.3.2, after queue_max selected the queue. */
+static int queue_enable(struct virtio_dev *d, struct virtq *q)
 {
-	uint32_t size;
-
-	wr(d, MMIO_QUEUE_SEL, index);
-	size = rd(d, MMIO_QUEUE_NUM_MAX);
-	if (rd(d, MMIO_QUEUE_READY) || size == 0)
-		return virtio_fail(d, "a virtqueue is missing or in use");
-	if (size > max)
-		size = max;
-	size = 1u << (31 - __builtin_clz(size)); /* a power of 2 */
-	*q = (struct virtq){ .index = (uint16_t)index, .size = (uint16_t)size,
-			     .nfree = (uint16_t)size,
-			     .notify = d->base + MMIO_QUEUE_NOTIFY };
-	q->desc = virtio_alloc(16 * size, 16, true);
-	q->avail = virtio_alloc(2 * (3 + size), 2, true);
-	q->used = virtio_alloc(4 + 8 * size + 2, 4, true);
-	if (!q->desc || !q->avail || !q->used)
-		return virtio_fail(d, "out of memory for its rings");
-	for (uint32_t i = 0; i + 1 < size; i++)
-		q->desc[i].next = (uint16_t)(i + 1);
-	wr(d, MMIO_QUEUE_NUM, size);
+	q->notify = d->regs + MMIO_QUEUE_NOTIFY;
+	wr(d, MMIO_QUEUE_NUM, q->size);
 	wr64(d, MMIO_QUEUE_DESC, q->desc);
 	wr64(d, MMIO_QUEUE_DRIVER, q->avail);
 	wr64(d, MMIO_QUEUE_DEVICE, q->used);
@@ -228,58 +133,43 @@ int virtq_init(struct virtio_dev *d, struct virtq *q, unsigned index,
 	return 0;
 }
 
-/* Acknowledges every transport on the line (4.2.2: InterruptStatus bit 0
- * is a used buffer, bit 1 a configuration change). */
-static void interrupt(void *arg)
+static void notify(const struct virtq *q)
 {
-	for (struct virtio_dev *d = arg; d; d = d->next_on_gsi) {
-		uint32_t st = rd(d, MMIO_INTERRUPT_STATUS);
-
-		if (st) {
-			wr(d, MMIO_INTERRUPT_ACK, st);
-			d->irqs++;
-		}
-	}
+	mmio_write32(q->notify, q->index);
 }
 
-/* Adds (d) to the devices interrupting on its GSI, routing the GSI for
- * the first. Returns irq_route's error. */
-static int attach(struct virtio_dev *d)
+/* InterruptStatus bit 0 is a used buffer, bit 1 a configuration change
+ * (4.2.2). */
+static uint32_t ack(struct virtio_dev *d)
 {
-	struct virtio_dev **head = &on_gsi[d->gsi];
-	uint64_t intr = intr_save();
-	int rc = 0;
+	uint32_t st = rd(d, MMIO_INTERRUPT_STATUS);
 
-	/* The handler walks the list: change it with interrupts off. */
-	if (*head) {
-		d->next_on_gsi = *head;
-		*head = d;
-	} else if ((rc = irq_route(d->gsi, IRQ_LEVEL, interrupt, d)) == 0) {
-		*head = d;
-	}
-	intr_restore(intr);
-	return rc;
+	if (st)
+		wr(d, MMIO_INTERRUPT_ACK, st);
+	return st;
 }
 
-int virtio_start(struct virtio_dev *d)
+static int start_irq(struct virtio_dev *d)
 {
-	int rc;
+	int rc = virtio_route_gsi(d, IRQ_LEVEL);
 
-	add_status(d, STATUS_DRIVER_OK);
-	if (rd(d, MMIO_STATUS) & STATUS_FAILED)
-		return virtio_fail(d, "failed when started");
-	rc = attach(d);
 	/* A probed transport guessed the second I/O APIC; without it,
 	 * microvm wires transport i to GSI 16 + i (ACPI on; with ACPI off
 	 * QEMU names the transports on the command line). */
 	if (rc == -EINVAL && d->gsi_guessed) {
 		d->gsi = d->gsi - MICROVM_GSI_IOAPIC2 + MICROVM_GSI_ACPI;
-		rc = attach(d);
+		rc = virtio_route_gsi(d, IRQ_LEVEL);
 	}
-	if (rc)
-		return virtio_fail(d, "no I/O APIC input for its interrupt");
-	return 0;
+	return rc;
 }
+
+static const struct virtio_ops mmio_ops = {
+	.get_status = get_status, .set_status = set_status,
+	.get_features = get_features, .set_features = set_features,
+	.generation = generation, .queue_max = queue_max,
+	.queue_enable = queue_enable, .notify = notify,
+	.start_irq = start_irq, .ack = ack,
+};
 
 /* Parses a number: decimal or 0x hex, then (suffix) K, M or G when asked
  * (Linux's memparse). Advances (*p); false when there are no digits. */
@@ -398,6 +288,22 @@ static unsigned probe_window(struct transport *t, unsigned max)
 	return n;
 }
 
+/* "at 0x" and (base) in hex, for console lines. */
+static void fmt_where(char *out, uintptr_t base)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *p = "at 0x";
+	int n = 0, shift = 28;
+
+	while (*p)
+		out[n++] = *p++;
+	while (shift > 0 && !(base >> shift & 0xf))
+		shift -= 4;
+	for (; shift >= 0; shift -= 4)
+		out[n++] = hex[base >> shift & 0xf];
+	out[n] = '\0';
+}
+
 /* Whether (t) is a modern transport with a device we drive; prints why
  * not, but stays silent for an empty slot the probe did not name. */
 static bool usable(const struct transport *t, uint32_t *type)
@@ -432,8 +338,7 @@ static bool usable(const struct transport *t, uint32_t *type)
 			(unsigned long)t->base, version);
 		return false;
 	}
-	if (*type != VIRTIO_ID_NET && *type != VIRTIO_ID_BLK &&
-	    *type != VIRTIO_ID_RNG) {
+	if (!virtio_known(*type)) {
 		kprintf("lunik: virtio-mmio at 0x%lx: device type %u not "
 			"supported; left alone\n", (unsigned long)t->base, *type);
 		return false;
@@ -441,22 +346,12 @@ static bool usable(const struct transport *t, uint32_t *type)
 	return true;
 }
 
-static void name(struct virtio_dev *d)
-{
-	static const char *const names[] = {
-		[VIRTIO_ID_NET] = "net", [VIRTIO_ID_BLK] = "blk",
-		[VIRTIO_ID_RNG] = "rng",
-	};
-
-	virtio_copy(d->name, names[d->type], 4);
-}
-
-void virtio_init(void)
+void virtio_mmio_init(bool probe)
 {
 	struct transport t[TRANSPORTS_MAX];
 	unsigned n = from_cmdline(t, TRANSPORTS_MAX);
 
-	if (n == 0)
+	if (n == 0 && probe)
 		n = probe_window(t, TRANSPORTS_MAX);
 	/* Top down (insertion sort: a handful of entries). */
 	for (unsigned i = 1; i < n; i++)
@@ -472,13 +367,12 @@ void virtio_init(void)
 
 		if ((i > 0 && t[i].base == t[i - 1].base) || !usable(&t[i], &type))
 			continue;
-		*d = (struct virtio_dev){ .base = t[i].base, .gsi = t[i].gsi,
-					  .type = type };
-		name(d);
-		d->gsi_guessed = !t[i].named;
-		if ((type == VIRTIO_ID_NET && virtio_net_probe(d) == 0) ||
-		    (type == VIRTIO_ID_BLK && virtio_blk_probe(d) == 0) ||
-		    (type == VIRTIO_ID_RNG && virtio_rng_probe(d) == 0))
+		*d = (struct virtio_dev){ .ops = &mmio_ops, .regs = t[i].base,
+					  .cfg = t[i].base + MMIO_CONFIG,
+					  .gsi = t[i].gsi, .type = type,
+					  .gsi_guessed = !t[i].named };
+		fmt_where(d->where, t[i].base);
+		if (virtio_add(d) == 0)
 			ndevs++;
 	}
 }

@@ -58,7 +58,7 @@ static struct net *find(unsigned dev)
  * (5.1.5): locally administered, unicast, from the TSC. */
 static void make_mac(struct net *nt)
 {
-	uint64_t t = rdtsc() ^ nt->dev->base;
+	uint64_t t = rdtsc() ^ nt->dev->cfg;
 
 	nt->mac[0] = 0x02;
 	for (int i = 1; i < 6; i++, t >>= 8)

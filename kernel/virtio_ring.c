@@ -76,7 +76,7 @@ void virtq_kick(struct virtq *q)
 	q->avail->idx = q->avail_idx;
 	full_barrier();     /* the index out before reading the flag */
 	if (!(q->used->flags & VIRTQ_USED_F_NO_NOTIFY))
-		mmio_write32(q->notify, q->index);
+		q->dev->ops->notify(q);
 }
 
 bool virtq_take(struct virtq *q, uint32_t *id, uint32_t *len)

@@ -1,7 +1,7 @@
 /*
  * devices.c -- a test-only Lua module ("devtest") linked into test images
  * with `lunik build --link`: the raw device seam of kernel/platform.h
- * (plat_net_*, plat_blk_*, plat_random) as Lua functions, so the system
+ * (plat_net_*, plat_blk_*, plat_random, plat_power_button) as Lua functions, so the system
  * tests (suite_devices.py) can drive the virtio drivers without lwIP or
  * the blk binding. Never part of a normal image.
  *
@@ -452,6 +452,25 @@ static int m_random(lua_State *L)
 	return 1;
 }
 
+/* devtest.power_button([timeout]) -> true | nil, "timeout": waits in
+ * plat_wait() for a press of the ACPI power button (plat_power_button);
+ * a timeout of 0 only looks. */
+static int m_power_button(lua_State *L)
+{
+	uint64_t until = deadline(L, 1);
+
+	while (!plat_power_button()) {
+		if (plat_monotonic_ns() >= until) {
+			lua_pushnil(L);
+			lua_pushliteral(L, "timeout");
+			return 2;
+		}
+		plat_wait(until);
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 static const luaL_Reg funcs[] = {
 	{ "net_info", m_net_info },
 	{ "net_send", m_net_send },
@@ -464,6 +483,7 @@ static const luaL_Reg funcs[] = {
 	{ "blk_many", m_blk_many },
 	{ "blk_two", m_blk_two },
 	{ "random", m_random },
+	{ "power_button", m_power_button },
 	{ NULL, NULL },
 };
 

@@ -334,8 +334,8 @@ def test_devices_phase_and_probe(ctx):
                               r"^blk0: 0 sectors$")
     phases = re.findall(r"^phase (\S+) ", r.out, re.M)
     if "devices" not in phases or \
-            phases.index("devices") != phases.index("timer") + 1:
-        r.fail("no devices phase right after the timer's: %s" % phases)
+            phases.index("devices") != phases.index("acpi") + 1:
+        r.fail("no devices phase right after the acpi one: %s" % phases)
 
 
 @test

@@ -8,6 +8,7 @@
   bundle.py    which pure-Lua modules from --lua-path folders an image needs
   rom.py       which files of a folder go into an image; reading an image's ROM
   devices.py   -p, --net, --disk and --no-rng as QEMU device options
+  machines.py  what --machine microvm|q35|pc means to QEMU (-M, device models)
   qemu.py      the QEMU command line and running a guest
   kvm.py       whether KVM runs guests natively here
   scaffold.py  `lunik new`'s app folders, from templates/

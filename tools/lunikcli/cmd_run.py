@@ -4,7 +4,7 @@ guest's status."""
 
 import os
 
-from . import devices, image, qemu
+from . import devices, image, machines, qemu
 from .errors import Error
 from .options import add_bundle_options, add_run_options
 
@@ -30,13 +30,15 @@ def run(a):
             raise Error("--status %g: give seconds from 0.1 to 86400"
                         % a.status)
         a.args = a.args + ["lunik.status=%g" % a.status]
+    machine = machines.machine(a.machine)
     if (a.lua_path or a.include) and not os.path.isdir(a.image):
         raise Error("--lua-path and --include build an app folder; %s is "
                     "an image" % a.image)
     path, temp = image.temp_image(a.image, lua_paths=a.lua_path,
                                   includes=a.include)
     try:
-        return qemu.run_image(path, mem, a.accel, a.args, a.timeout, devs)
+        return qemu.run_image(path, mem, a.accel, a.args, a.timeout, devs,
+                              machine)
     finally:
         if temp:
             os.unlink(path)

@@ -4,7 +4,7 @@ failure."""
 
 import os
 
-from . import devices, image, qemu
+from . import devices, image, machines, qemu
 from .errors import Error
 from .options import add_bundle_options, add_run_options
 
@@ -23,9 +23,11 @@ def run(a):
     if not os.path.isdir(a.dir):
         raise Error("%s: not a folder" % a.dir)
     mem, devs = qemu.parse_mem(a.mem), devices.device_args(a)
+    machine = machines.machine(a.machine)
     path, _ = image.temp_image(a.dir, entry=image.TEST_ENTRY,
                                lua_paths=a.lua_path, includes=a.include)
     try:
-        return qemu.run_image(path, mem, a.accel, a.args, a.timeout, devs)
+        return qemu.run_image(path, mem, a.accel, a.args, a.timeout, devs,
+                              machine)
     finally:
         os.unlink(path)

@@ -1,6 +1,7 @@
 """devices -- a run's device options as QEMU options.
 
-Each device is a virtio-mmio device of QEMU's microvm. The kernel numbers
+Each device is a virtio device of the machine's bus (machines.py):
+virtio-mmio on microvm, virtio-pci on q35 and pc. The kernel numbers
 devices of a kind in the order of these options: net0, then blk0, blk1,
 ... in --disk order. Everything is checked before QEMU starts, so a bad
 option is one line from lunik, not a QEMU error later.
@@ -10,6 +11,7 @@ import os
 import re
 import socket
 
+from . import machines
 from .errors import Error
 
 SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
@@ -94,8 +96,10 @@ def parse_net(net, forwards):
     raise Error("--net %s: expected user, tap:NAME or none" % net)
 
 
-def net_args(net, publish):
-    """--net and the -p forwards -> QEMU options."""
+def net_args(net, publish, machine=None):
+    """--net and the -p forwards -> QEMU options, for machine (None:
+    microvm)."""
+    machine = machine or machines.machine()
     forwards = parse_forwards(publish)
     kind, name = parse_net(net, forwards)
     if kind == "none":
@@ -107,7 +111,7 @@ def net_args(net, publish):
             ",hostfwd=%s:127.0.0.1:%d-:%d" % f for f in forwards)
     else:
         netdev = "tap,id=net0,ifname=%s,script=no,downscript=no" % name
-    return ["-netdev", netdev, "-device", "virtio-net-device,netdev=net0"]
+    return ["-netdev", netdev, "-device", "%s,netdev=net0" % machine.net]
 
 
 def parse_disk(spec):
@@ -164,25 +168,26 @@ def prepare_disks(disks, create=True):
     return out
 
 
-def disk_args(disks):
-    """--disk options -> QEMU options."""
+def disk_args(disks, machine=None):
+    """--disk options -> QEMU options, for machine (None: microvm)."""
+    machine = machine or machines.machine()
     out = []
     for i, (path, ro) in enumerate(prepare_disks(disks)):
         drive = "if=none,id=disk%d,format=raw,cache=writeback,file=%s" % (
             i, path.replace(",", ",,"))
         out += ["-drive", drive + (",readonly=on" if ro else ""),
-                "-device", "virtio-blk-device,drive=disk%d" % i]
+                "-device", "%s,drive=disk%d" % (machine.blk, i)]
     return out
 
 
-def device_args(a):
+def device_args(a, machine=None):
     """The QEMU options for the devices a run asks for (a: parsed run or
-    test options); raises Error on bad ones, before anything starts."""
-    # QEMU 7.2's virtio-mmio offers the legacy interface unless told not
-    # to; the kernel drives only the modern one (virtio 1.2, 4.2).
-    out = ["-global", "virtio-mmio.force-legacy=false"]
-    out += net_args(a.net, a.publish)
-    out += disk_args(a.disk)
+    test options) on machine (None: a.machine's); raises Error on bad
+    ones, before anything starts."""
+    machine = machine or machines.machine(getattr(a, "machine", None))
+    out = list(machine.globals)
+    out += net_args(a.net, a.publish, machine)
+    out += disk_args(a.disk, machine)
     if not a.no_rng:
-        out += ["-device", "virtio-rng-device"]
+        out += ["-device", machine.rng]
     return out + a.x_qemu

@@ -2,6 +2,8 @@
 
 import argparse
 
+from . import machines
+
 
 def add_bundle_options(p):
     """--lua-path and --include (build, run, test)."""
@@ -20,6 +22,11 @@ def add_bundle_options(p):
 def add_device_options(p):
     """The guest's memory and devices (run, test, and engines' domains)."""
     p.add_argument("--mem", default="128M", help="guest memory (default 128M)")
+    p.add_argument("--machine", choices=sorted(machines.MACHINES),
+                   default=machines.DEFAULT,
+                   help="the machine: microvm (virtio-mmio, the fastest "
+                   "boot; default), q35 or pc (PCs booted through "
+                   "SeaBIOS, virtio-pci devices)")
     p.add_argument("-p", dest="publish", action="append", default=[],
                    metavar="HOSTPORT:GUESTPORT[/udp]",
                    help="forward 127.0.0.1:HOSTPORT to the guest's "

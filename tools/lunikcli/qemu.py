@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 
-from . import kvm
+from . import kvm, machines
 from .errors import Error, note
 
 STATUS_ERROR = 1
@@ -34,9 +34,11 @@ def parse_mem(s):
     return n
 
 
-def base_args(mem, accel, cpu):
-    """QEMU's machine: microvm, one vCPU, no default devices, an exit port."""
-    return ["qemu-system-x86_64", "-M", "microvm,x-option-roms=off",
+def base_args(mem, accel, cpu, machine=None):
+    """QEMU's machine (a machines.Machine; None: microvm), one vCPU, no
+    default devices, an exit port."""
+    machine = machine or machines.machine()
+    return ["qemu-system-x86_64", "-M", machine.qemu,
             "-accel", accel, "-cpu", cpu, "-smp", "1",
             "-m", "%dM" % (mem >> 20), "-nodefaults", "-no-user-config",
             "-display", "none", "-no-reboot",
@@ -58,12 +60,13 @@ def check_boot_args(args):
             raise Error("boot argument %r has an unmatched quote" % a)
 
 
-def command(image, mem, accel, args, devices=()):
-    """The QEMU command that boots image with the console on stdio."""
+def command(image, mem, accel, args, devices=(), machine=None):
+    """The QEMU command that boots image with the console on stdio, on
+    machine (a machines.Machine; None: microvm)."""
     if accel == "kvm":
-        cmd = base_args(mem, "kvm", kvm.state()[0])
+        cmd = base_args(mem, "kvm", kvm.state()[0], machine)
     else:
-        cmd = base_args(mem, "tcg", "qemu64")
+        cmd = base_args(mem, "tcg", "qemu64", machine)
     cmd += ["-chardev", "stdio,id=con,signal=on", "-serial", "chardev:con",
             "-kernel", image] + list(devices)
     if args:
@@ -121,14 +124,16 @@ def stop(proc):
 
 
 def run_image(image, mem=128 << 20, accel=None, args=(), timeout=None,
-              devices=()):
-    """Boots image with the console on our stdout, with the QEMU device
-    options devices (devices.device_args); returns its status."""
+              devices=(), machine=None):
+    """Boots image on machine (a machines.Machine; None: microvm) with the
+    console on our stdout, with the QEMU device options devices
+    (devices.device_args); returns its status."""
     if not os.path.isfile(image):
         raise Error("%s: no such image" % image)
     accel = pick_accel(accel)
     check_boot_args(args)
-    cmd = command(image, mem, accel, [quote_arg(a) for a in args], devices)
+    cmd = command(image, mem, accel, [quote_arg(a) for a in args], devices,
+                  machine)
     # On a terminal QEMU shares our session so Ctrl-C reaches it; otherwise
     # it gets a session of its own and no stdin.
     tty = sys.stdin.isatty()

@@ -23,6 +23,15 @@ if what == "random" then
     for _ in pairs(counts) do distinct = distinct + 1 end
     print("distinct byte values: " .. distinct)
   end
+elseif what == "power" then
+  -- The test presses the button (QMP system_powerdown) on "ready".
+  print("no press yet: " .. select(2, d.power_button(0)))
+  print("ready")
+  local t0 = sys.monotonic()
+  local ok, err = d.power_button(60)
+  print(string.format("power button: %s after %.1f s", ok and "pressed" or err,
+                      sys.monotonic() - t0))
+  print("taken once: " .. select(2, d.power_button(0)))
 elseif what == "args" then
   local keys = {}
   for k, v in pairs(sys.args) do keys[#keys + 1] = k .. "=" .. tostring(v) end
