@@ -295,7 +295,7 @@ def test_blk_one_too_many(ctx):
             opts += ["--disk", os.path.join(tmp, "d%d.img:64K" % i)]
         r = boot(ctx, "devmisc", opts).expect_status(0)
         r.expect(r"^devices: net 1 blk 8$", r"^done$",
-                 r"^lunik: virtio blk at 0x[0-9a-f]+: one block device too "
+                 r"^lunik: virtio blk8 at 0x[0-9a-f]+: one block device too "
                  r"many; left out$")
     finally:
         shutil.rmtree(tmp)
