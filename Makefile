@@ -29,7 +29,8 @@ BUILD_PACKAGES := gcc make binutils python3 qemu-system-x86 apt dpkg-dev \
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 TEST_PACKAGES := $(FUZZ_PACKAGES) curl wrk netcat-openbsd iproute2 \
 	iputils-ping lua-socket lua-nginx-redis redis-server lua-dkjson \
-	lua-inspect openssl apache2-utils prometheus
+	lua-inspect openssl apache2-utils prometheus haproxy libvirt-daemon-system \
+	libvirt-clients
 # The benchmarks also need gnuplot (the chart); bench/linuxvm.py downloads
 # the Linux microVM's own packages.
 BENCH_PACKAGES := gnuplot-nox wrk iproute2 openssl

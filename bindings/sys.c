@@ -114,7 +114,41 @@ static int m_exit(lua_State *L)
 	exit((int)code);
 }
 
+/* sys.on_shutdown(fn [, phase]) -> fn: fn() runs when the machine shuts
+ * down gracefully (stdlib/lunik/shutdown.lua has the phases). */
+static int m_on_shutdown(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_settop(L, 2);
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "lunik.shutdown");
+	lua_call(L, 1, 1);
+	lua_getfield(L, -1, "on");
+	lua_remove(L, -2);
+	lua_insert(L, 1);
+	lua_call(L, 2, 1);
+	return 1;
+}
+
+/* sys.shutdown([why]): begins the graceful shutdown, as the power button
+ * does, in a task of its own (so a handler that calls it is drained like
+ * any other request); returns at once. */
+static int m_shutdown(lua_State *L)
+{
+	const char *why = luaL_optstring(L, 1, "sys.shutdown");
+
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "lunik.shutdown");
+	lua_call(L, 1, 1);
+	lua_getfield(L, -1, "request");
+	lua_pushstring(L, why);
+	rt_spawn(L, 1);
+	return 0;
+}
+
 static const luaL_Reg funcs[] = {
+	{ "on_shutdown", m_on_shutdown },
+	{ "shutdown", m_shutdown },
 	{ "time", m_time },
 	{ "monotonic", m_monotonic },
 	{ "uptime", m_monotonic },

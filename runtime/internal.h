@@ -50,6 +50,9 @@ extern char rt_wait_token;	     /* what blocking calls yield */
  * of a coroutine inside a task on to the loop. */
 void coro_init(struct lua_State *L);
 
+/* shutdown.c: the power button starts the graceful shutdown. */
+void shutdown_init(struct lua_State *L);
+
 /* lua_random.c: seeds math.random from the entropy source. */
 void lua_random_init(struct lua_State *L);
 

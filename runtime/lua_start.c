@@ -301,6 +301,7 @@ int lua_start_run(void)
 	sched_init(L);
 	coro_init(L);
 	lua_random_init(L);
+	shutdown_init(L);
 	rt_mark("lua");
 
 	if (load_entry(L) != LUA_OK) {

@@ -19,6 +19,8 @@
 
 local codec = require "kvcodec"
 local disk = require "kv.disk"
+-- The graceful shutdown closes open stores last (not on the host Lua).
+local has_shutdown, shutdown = pcall(require, "lunik.shutdown")
 
 local kv = {}
 
@@ -89,7 +91,12 @@ function kv.open(dev, opts)
     if not info then return nil, ierr or "i/o error" end
     return disk.mount(db, info, opts)
   end)
-  if ok and res then return db end
+  if ok and res then
+    if has_shutdown then
+      db.on_shutdown = shutdown.on(function() db:close() end, "close")
+    end
+    return db
+  end
   if owned and dev.close then dev:close() end
   if not ok then error(res, 0) end
   return nil, err
@@ -267,6 +274,7 @@ function Db:close()
   if self.closed then return true end
   while self.busy do self.wait() end
   self.closed = true
+  if self.on_shutdown then shutdown.off(self.on_shutdown) end
   self.index, self.sorted = nil, nil
   if self.owned and self.dev.close then self.dev:close() end
   return true

@@ -36,6 +36,7 @@ import suite_tls  # noqa: E402,F401  (the tls module, against openssl)
 import suite_compat  # noqa: E402,F401  (LuaSocket, lua-resty-redis, bundling)
 import suite_bench  # noqa: E402,F401  (the benchmark harness's parsers and report)
 import suite_metrics  # noqa: E402,F401  (app:metrics, promtool, Prometheus)
+import suite_engine  # noqa: E402,F401  (libvirt, graceful shutdown, replicas behind HAProxy)
 
 class Tally:
     def __init__(self):

@@ -12,8 +12,10 @@ local httpp = require "http.parser"
 local json = require "json"
 local log = require "log"
 local net = require "net"
+local shutdown = require "lunik.shutdown"
 local sys = require "sys"
 local task = require "task"
+local timer = require "timer"
 
 local concat, floor = table.concat, math.floor
 local monotonic = sys.monotonic
@@ -497,19 +499,23 @@ local function serve_connection(app, conn, opts, server)
   local remote, rport = conn:getpeername()
   local st = { conn = conn, buf = "", pos = 1, opts = opts, parser = server.parser }
   local served = 0
+  server.conns[st] = true
   while true do
     -- the head: complete, bad, or read more
     local head, n, why = st.parser:request(st.buf, st.pos)
     if not head then
       if n then refuse(st, n, why, server, remote); break end
       local started = #st.buf >= st.pos
+      if not started and server.closing then break end -- drained
       local timeout = started and opts.header_timeout or opts.idle_timeout
       if started then
         st.head_t0 = st.head_t0 or monotonic()
         timeout = opts.header_timeout - (monotonic() - st.head_t0)
         if timeout <= 0 then refuse(st, 408, "header timeout", server, remote); break end
       end
+      st.idle = not started
       local ok, err = fill(st, timeout)
+      st.idle = false
       if not ok then
         if err == "timeout" and started then
           refuse(st, 408, "header timeout", server, remote)
@@ -542,6 +548,7 @@ local function serve_connection(app, conn, opts, server)
       end
     end
   end
+  server.conns[st] = nil
   conn:close()
 end
 
@@ -556,8 +563,26 @@ function Server:close()
   if not self.closing then
     self.closing = true
     self.listener:close()
+    shutdown.off(self.drain_handler)
   end
   return true
+end
+
+-- server:drain([timeout]) -> true, or nil, "timeout": stops accepting,
+-- closes the idle keep-alive connections, and waits until the requests in
+-- flight are answered (their answers close their connections). The
+-- graceful shutdown calls it for every server.
+function Server:drain(timeout)
+  self:close()
+  local deadline = timeout and sys.monotonic() + timeout
+  while true do
+    for st in pairs(self.conns) do
+      if st.idle then st.conn:close() end
+    end
+    if self.active == 0 then return true end
+    if deadline and sys.monotonic() >= deadline then return nil, "timeout" end
+    timer.sleep(0.02)
+  end
 end
 
 function Server:port()
@@ -599,9 +624,11 @@ function M.listen(app, port, opts)
   local listener, err = net.listen(o.host, port, { backlog = o.backlog })
   if not listener then return nil, err end
   local server = setmetatable({ listener = listener, active = 0, refused = {},
+    conns = {},
     parser = httpp.new { max_head = o.max_head, max_headers = o.max_headers,
       max_body = o.max_body } }, Server)
   servers[server] = true
+  server.drain_handler = shutdown.on(function() server:drain() end, "drain")
   if app._metrics then app._metrics.servers[server] = true end
   task.spawn(function()
     while true do

@@ -9,12 +9,14 @@ import argparse
 import signal
 import sys
 
-from . import cmd_accel, cmd_build, cmd_inspect, cmd_new, cmd_run, cmd_test
+from . import (cmd_accel, cmd_build, cmd_domain, cmd_inspect, cmd_new,
+               cmd_run, cmd_test)
 from .errors import Error
 
-COMMANDS = (cmd_new, cmd_build, cmd_run, cmd_test, cmd_inspect, cmd_accel)
+COMMANDS = (cmd_new, cmd_build, cmd_run, cmd_test, cmd_domain, cmd_inspect,
+            cmd_accel)
 # The commands that boot a guest take boot arguments after "--".
-BOOTING = {"run", "test"}
+BOOTING = {"run", "test", "domain"}
 
 DESCRIPTION = """lunik: build, run and test lunik images.
 
@@ -53,7 +55,7 @@ def main(argv):
     a.args = boot_args
     if boot_args and a.cmd not in BOOTING:
         p.error("boot arguments after -- are only for %s"
-                % " and ".join(sorted(BOOTING)))
+                % ", ".join(sorted(BOOTING)))
     try:
         return a.fn(a)
     except Error as e:

@@ -7,11 +7,13 @@ outcomes (0: the guest reset itself under -no-reboot; 1: QEMU failed).
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import time
 
-from . import kvm, machines
+from . import kvm, machines, qmp
 from .errors import Error, note
 
 STATUS_ERROR = 1
@@ -123,30 +125,72 @@ def stop(proc):
         proc.wait()
 
 
+class Stop:
+    """SIGINT and SIGTERM while a guest runs: the first asks the guest to
+    shut down gracefully (QMP system_powerdown: the ACPI power button),
+    the second stops QEMU at once."""
+
+    def __init__(self, qmp_path):
+        self.qmp_path, self.count, self.saved = qmp_path, 0, {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.saved[sig] = signal.signal(sig, self.handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, h in self.saved.items():
+            signal.signal(sig, h)
+
+    def handle(self, sig, frame):
+        self.count += 1
+        if self.count > 1:
+            return
+        try:
+            qmp.command(self.qmp_path, "system_powerdown")
+            note("shutting the guest down (%s again stops it at once)"
+                 % ("Ctrl-C" if sig == signal.SIGINT else "SIGTERM"))
+        except qmp.QmpError as e:
+            note("could not ask the guest to shut down (%s): stopping it" % e)
+            self.count += 1
+
+
 def run_image(image, mem=128 << 20, accel=None, args=(), timeout=None,
               devices=(), machine=None):
     """Boots image on machine (a machines.Machine; None: microvm) with the
     console on our stdout, with the QEMU device options devices
-    (devices.device_args); returns its status."""
+    (devices.device_args); returns its status. A first Ctrl-C or SIGTERM
+    shuts the guest down gracefully, a second stops it (status 130)."""
     if not os.path.isfile(image):
         raise Error("%s: no such image" % image)
     accel = pick_accel(accel)
     check_boot_args(args)
-    cmd = command(image, mem, accel, [quote_arg(a) for a in args], devices,
-                  machine)
-    # On a terminal QEMU shares our session so Ctrl-C reaches it; otherwise
-    # it gets a session of its own and no stdin.
-    tty = sys.stdin.isatty()
-    proc = subprocess.Popen(cmd, stdin=None if tty else subprocess.DEVNULL,
-                            start_new_session=not tty,
+    qmp_path = qmp.socket_path()
+    cmd = command(image, mem, accel, [quote_arg(a) for a in args],
+                  list(devices) + qmp.args(qmp_path), machine)
+    # QEMU gets a session of its own and no stdin: the terminal's Ctrl-C
+    # comes to us, and we ask the guest to stop (the console takes no
+    # input: io.read sees end of file).
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                            start_new_session=True,
                             preexec_fn=die_with_parent)
+    deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        rc = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        print("\nlunik: timed out after %gs" % timeout, file=sys.stderr)
-        return STATUS_TIMEOUT
-    except KeyboardInterrupt:
-        return 130
+        with Stop(qmp_path) as stopper:
+            while True:
+                if stopper.count > 1:
+                    return 130
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    print("\nlunik: timed out after %gs" % timeout,
+                          file=sys.stderr)
+                    return STATUS_TIMEOUT
+                try:
+                    rc = proc.wait(timeout=0.2 if left is None else min(0.2, left))
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
     finally:
         stop(proc)
+        shutil.rmtree(os.path.dirname(qmp_path), ignore_errors=True)
     return decode_status(rc)
