@@ -256,11 +256,6 @@ static int drive(lua_State *L, struct tls_conn *t, uint64_t deadline,
 	return tls_wait(L, t, r, deadline, k);
 }
 
-static uint64_t op_deadline(uint64_t timeout)
-{
-	return timeout == UINT64_MAX ? UINT64_MAX : plat_monotonic_ns() + timeout;
-}
-
 static int handshake_k(lua_State *L, int status, lua_KContext deadline)
 {
 	int n = drive(L, tls_enter(L), (uint64_t)deadline, handshake_k);
@@ -275,7 +270,7 @@ static int handshake_k(lua_State *L, int status, lua_KContext deadline)
 static int m_handshake(lua_State *L)
 {
 	struct tls_conn *t = tls_use(L);
-	uint64_t d = lua_isnoneornil(L, 2) ? op_deadline(t->timeout)
+	uint64_t d = lua_isnoneornil(L, 2) ? stream_deadline(t->timeout)
 					   : rt_check_deadline(L, 2);
 
 	lua_settop(L, 1);
@@ -304,11 +299,10 @@ static void conn_close(lua_State *L, struct tls_conn *t, int idx)
 	}
 	t->closed = true;
 	t->c = NULL;
-	free(t->buf);
+	stream_free(&t->rx);
 	free(t->peer);
 	free(t->sni);
-	t->buf = t->peer = t->sni = NULL;
-	t->start = t->end = t->cap = t->scanned = 0;
+	t->peer = t->sni = NULL;
 	lua_getiuservalue(L, idx, UV_TCP);
 	if (lua_type(L, -1) == LUA_TUSERDATA) {
 		lua_getfield(L, -1, "close");
@@ -474,10 +468,7 @@ int tls_connect(lua_State *L)
 /* conn:settimeout(seconds or nil) */
 static int m_settimeout(lua_State *L)
 {
-	struct tls_conn *t = tls_enter(L);
-	uint64_t d = rt_check_deadline(L, 2);
-
-	t->timeout = d == UINT64_MAX ? UINT64_MAX : d - plat_monotonic_ns();
+	tls_enter(L)->timeout = stream_check_timeout(L, 2);
 	lua_pushinteger(L, 1);
 	return 1;
 }
@@ -516,7 +507,7 @@ static int m_dirty(lua_State *L)
 		lua_pushboolean(L, 0);
 		return 1;
 	}
-	if (t->end > t->start || mbedtls_ssl_get_bytes_avail(&t->ssl) > 0) {
+	if (stream_buffered(&t->rx) || mbedtls_ssl_get_bytes_avail(&t->ssl) > 0) {
 		lua_pushboolean(L, 1);
 		return 1;
 	}
