@@ -32,6 +32,10 @@
 #error "mbedTLS headers without lunik's configuration (deps/mbedtls)"
 #endif
 
+/* A field of (t)'s mbedtls_ssl_context that mbedTLS 3.x keeps private
+ * and offers no accessor for (tls_conn.c says which and why). */
+#define TLS_SSL(t, field) ((t)->ssl.MBEDTLS_PRIVATE(field))
+
 #define TLS_CTX_MT "tls.context"
 #define TLS_CONN_MT "tls.conn"
 

@@ -8,7 +8,12 @@
  * mbedTLS call returns WANT_READ or WANT_WRITE, the Lua call waits on the
  * TCP connection's queue (tls_wait) and its continuation calls mbedTLS
  * again. The handshake is driven one step at a time so that a resumed
- * one (no ServerKeyExchange: RFC 5246, 7.3) can be told from a full one.
+ * one can be told from a full one: only a full one has a server
+ * Certificate (TLS 1.2: RFC 5246, 7.3; TLS 1.3: RFC 8446, 2.2).
+ *
+ * mbedTLS 3.x has no accessors for three things read here, the handshake
+ * state, whether a record is still queued for sending and the alert a
+ * peer sent, so they are read through MBEDTLS_PRIVATE (tls.h: TLS_SSL).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,7 +143,8 @@ static void describe(struct tls_conn *t, int ret, char *buf, size_t size)
 	    ret == MBEDTLS_ERR_NET_CONN_RESET) {
 		snprintf(buf, size, "%s", transport_why(t));
 	} else if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
-		int alert = t->ssl.in_msg ? t->ssl.in_msg[1] : -1;
+		const unsigned char *msg = TLS_SSL(t, in_msg);
+		int alert = msg ? msg[1] : -1;
 
 		snprintf(buf, size, "the peer sent alert %d (%s)", alert,
 			 alert_name(alert));
@@ -215,8 +221,8 @@ int tls_handshake(struct tls_conn *t)
 
 	if (t->failed)
 		return -1;
-	while (t->ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
-		if (t->ssl.state == MBEDTLS_SSL_SERVER_KEY_EXCHANGE)
+	while (!mbedtls_ssl_is_handshake_over(&t->ssl)) {
+		if (TLS_SSL(t, state) == MBEDTLS_SSL_SERVER_CERTIFICATE)
 			t->full = true; /* resumed handshakes skip it */
 		t->blocked = false;
 		ret = mbedtls_ssl_handshake_step(&t->ssl);
@@ -230,7 +236,9 @@ int tls_handshake(struct tls_conn *t)
 	}
 	if (!t->handshaken) {
 		t->handshaken = true;
-		if (t->peer)
+		/* a TLS 1.3 session is its ticket, which comes later (tls_io.c) */
+		if (t->peer && mbedtls_ssl_get_version_number(&t->ssl) ==
+				       MBEDTLS_SSL_VERSION_TLS1_2)
 			tls_session_save(t->ctx, t->peer, &t->ssl);
 	}
 	return 0;
@@ -288,7 +296,7 @@ static void conn_close(lua_State *L, struct tls_conn *t, int idx)
 		return;
 	if (t->setup) {
 		if (t->handshaken && !t->failed && t->c) {
-			bool pending = t->ssl.out_left != 0;
+			bool pending = TLS_SSL(t, out_left) != 0;
 
 			/* a pending record is flushed first, then the alert */
 			if (mbedtls_ssl_close_notify(&t->ssl) == 0 && pending)
@@ -541,7 +549,8 @@ static int m_session_reused(lua_State *L)
 	return 1;
 }
 
-/* conn:cipher() -> suite, version ("TLSv1.2"), or nil before the handshake */
+/* conn:cipher() -> suite, version ("TLSv1.3", "TLSv1.2"), or nil before
+ * the handshake */
 static int m_cipher(lua_State *L)
 {
 	struct tls_conn *t = tls_enter(L);

@@ -61,6 +61,11 @@ static int pump(lua_State *L, struct tls_conn *t)
 				return r;
 			continue; /* a record without data (a warning alert) */
 		}
+		if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+			if (t->peer) /* a client's TLS 1.3 session */
+				tls_session_save(t->ctx, t->peer, &t->ssl);
+			continue;
+		}
 		if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
 			end_reading(t, "closed", true);
 		} else if (r == 0 || r == MBEDTLS_ERR_SSL_CONN_EOF) {
@@ -150,13 +155,13 @@ static int send_step(struct tls_conn *t, const char *data, lua_Integer *pos,
 	size_t n;
 	int r;
 
-	if (t->wpending && t->ssl.out_left == 0) { /* flushed by another call */
+	if (t->wpending && TLS_SSL(t, out_left) == 0) { /* flushed by another call */
 		*pos += (lua_Integer)t->wpending;
 		t->wpending = 0;
 		return 0;
 	}
 	t->blocked = false;
-	if (t->ssl.out_left && !t->wpending) {
+	if (TLS_SSL(t, out_left) && !t->wpending) {
 		/* someone else's record: with one queued, mbedTLS only
 		 * flushes and reports the length given as written */
 		r = mbedtls_ssl_write(&t->ssl, &dummy, 1);

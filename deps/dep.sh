@@ -18,15 +18,19 @@
 #       Checks of the built archives (see below).
 #
 # Environment: BUILD (the build folder), DEPS_PINS (the checksum file),
-# DEPS_APT_ETC (the machine's apt folder to read sources from; /etc/apt).
+# DEPS_APT_ETC (the machine's apt folder to read sources from; /etc/apt),
+# DEPS_SUITE (the Debian release the sources come from; trixie).
 #
 # Nothing here writes outside $BUILD: apt runs with a private configuration
-# under $BUILD/apt whose sources are generated from the machine's own.
+# under $BUILD/apt whose sources name the Debian archive the machine's own
+# sources use, for the release $DEPS_SUITE.
 set -euo pipefail
 
 : "${BUILD:?BUILD must be set}"
 : "${DEPS_PINS:?DEPS_PINS must be set}"
 ETC=${DEPS_APT_ETC:-/etc/apt}
+SUITE=${DEPS_SUITE:-trixie}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 B=$(mkdir -p "$BUILD" && cd "$BUILD" && pwd)
 APT=$B/apt
 APTCONF=$APT/apt.conf
@@ -62,7 +66,11 @@ sha256() { sha256sum "$1" | cut -d' ' -f1; }
 # ---------------------------------------------------------------------------
 # The private apt configuration.
 #
-# Sources: every entry of the machine's /etc/apt/sources.list,
+# The machine runs Debian 12, but the third-party sources come from Debian
+# 13 (trixie: mbedTLS 3.6, Lua 5.4.7, lwIP 2.2, newlib 4.5), from the same
+# archive the machine already uses: its host name is never written here,
+# it is read from the machine's sources. Archive URIs come from every
+# entry of the machine's /etc/apt/sources.list,
 # sources.list.d/*.list (one-line format) and sources.list.d/*.sources
 # (deb822) that is
 #   - enabled (not commented out, not "Enabled: no"; files with any other
@@ -77,9 +85,12 @@ sha256() { sha256sum "$1" | cut -d' ' -f1; }
 #     own keyring,
 #   - carrying the component "main" (the only one taken: every package we
 #     fetch is in main, and the index downloads stay small),
-# with backports and proposed-updates suites left out (they must never win
-# the version choice). Each such entry gives a "deb" line (for newlib-source,
-# a binary package) and a "deb-src" line.
+# with backports and proposed-updates suites left out. Each such archive
+# gives a "deb" line (for newlib-source, a binary package) and a "deb-src"
+# line for $SUITE (or $SUITE-security, from a .../debian-security archive),
+# component main, signed by the Debian archive keyring (Debian 12's
+# debian-archive-keyring holds the trixie keys). The machine's own suites
+# are not used: nothing of Debian 12 is fetched.
 # ---------------------------------------------------------------------------
 
 # One-line format -> records "URI<TAB>SUITE<TAB>COMPONENTS<TAB>SIGNED-BY".
@@ -144,17 +155,18 @@ parse_deb822() {
 
 # Records -> deb and deb-src lines of the private sources.list.
 select_debian() {
-	awk -F'\t' '
+	awk -F'\t' -v want="$SUITE" -v keyring="$KEYRING" '
 	{
 		uri = $1; suite = $2; signed = $4
-		path = uri; sub(/^[a-z+]+:\/\/[^\/]*/, "", path); sub(/\/+$/, "", path)
+		sub(/\/+$/, "", uri)
+		path = uri; sub(/^[a-z+]+:\/\/[^\/]*/, "", path)
 		if (path !~ /\/debian(-security)?$/ && path !~ /\/debian(-security)?\/[0-9]+T[0-9]+Z$/) next
 		if (signed != "" && signed !~ /^\/usr\/share\/keyrings\/debian-archive-[a-z0-9-]*\.(gpg|pgp|asc)$/) next
 		if ((" " $3 " ") !~ /[ \t]main[ \t]/) next
 		if (suite ~ /-backports(-sloppy)?$|-proposed-updates$/) next
-		opt = (signed != "") ? "[signed-by=" signed "] " : ""
-		print "deb " opt uri " " suite " main"
-		print "deb-src " opt uri " " suite " main"
+		s = (path ~ /-security(\/[0-9]+T[0-9]+Z)?$/) ? want "-security" : want
+		print "deb [signed-by=" keyring "] " uri " " s " main"
+		print "deb-src [signed-by=" keyring "] " uri " " s " main"
 	}' | awk '!seen[$0]++'
 }
 
