@@ -82,13 +82,29 @@ LIBDIR = "lib/x86_64-linux-gnu"
 # ---------------------------------------------------------------- fetching
 
 
+APT_DIR = os.path.join(common.BUILD, "apt-host")
+_apt_ready = []
+
+
 def apt_options():
-    """apt's options: the private configuration `make` generates under
-    build/apt (Debian's archive only, the machine's apt state untouched),
-    or the machine's own when it is missing."""
-    conf = os.path.join(common.BUILD, "apt", "apt.conf")
+    """apt's options: a private configuration under build/apt-host that
+    deps/dep.sh makes as it makes the build's own, but for the machine's
+    own Debian release (the build's sources come from Debian 13; the
+    baseline stays the Debian 12 nginx and OpenSSL it always was),
+    Debian's archive only and the machine's apt state untouched."""
+    conf = os.path.join(APT_DIR, "apt.conf")
+    if not _apt_ready:
+        env = dict(os.environ, BUILD=common.BUILD, DEPS_SUITE="host",
+                   DEPS_APT_DIR=APT_DIR)
+        r = common.run_cmd([os.path.join(common.ROOT, "deps", "dep.sh"),
+                            "apt-setup"], 600, env=env, capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            raise RuntimeError("linuxvm: deps/dep.sh apt-setup failed: %s"
+                               % (r.stderr or r.stdout).strip()[-600:])
+        _apt_ready.append(conf)
     opts = ["-o", "APT::Sandbox::User=root"] if os.getuid() == 0 else []
-    return (["-c", conf] if os.path.exists(conf) else []) + opts
+    return ["-c", conf] + opts
 
 
 def apt(cmd, args, cwd=None, timeout=600):
@@ -279,7 +295,10 @@ def nginx_conf(prefix, http, https=None, certs=None, lua_root=""):
         text = f.read()
     tls = ""
     if https:
+        # Debian 12's nginx 1.22 offers TLS 1.0-1.2 unless told: TLS 1.2
+        # and 1.3, as lunik offers them
         tls = ("        listen %s ssl;\n"
+               "        ssl_protocols TLSv1.2 TLSv1.3;\n"
                "        ssl_certificate %s;\n"
                "        ssl_certificate_key %s;\n" % (https, certs[0],
                                                       certs[1]))

@@ -16,6 +16,7 @@
 
 #include <mbedtls/constant_time.h>
 #include <mbedtls/md.h>
+#include <mbedtls/platform_util.h>
 
 #include "crypto_codec.h"
 #include "runtime.h"
@@ -42,12 +43,18 @@ static const struct alg algs[] = {
 #define SHA256 (&algs[1])
 #define SHA512 (&algs[2])
 
+#define BLOCK_MAX 128 /* the largest HMAC block (SHA-512's) */
+
 /* A streaming hash or HMAC. (scratch) has the same set-up as (md), so
- * digest() finishes a copy and (md) can go on. */
+ * digest() finishes a copy and (md) can go on. An HMAC is built from the
+ * plain hash as RFC 2104, section 2 says, (md) started with the key's
+ * inner pad: mbedTLS's own HMAC context cannot be copied through its
+ * public API (mbedtls_md_clone copies the hash state, not the pads). */
 struct hash {
 	mbedtls_md_context_t md, scratch;
 	const struct alg *alg;
 	int hmac;
+	unsigned char ipad[BLOCK_MAX], opad[BLOCK_MAX]; /* HMAC: K ^ 0x36, 0x5c */
 };
 
 static const struct alg *check_alg(lua_State *L, int arg)
@@ -83,6 +90,14 @@ static struct hash *check_hash(lua_State *L)
 	return luaL_checkudata(L, 1, HASH_MT);
 }
 
+/* Starts (h->md) afresh: empty, or after the inner pad of an HMAC. */
+static void restart(lua_State *L, struct hash *h)
+{
+	check_md(L, mbedtls_md_starts(&h->md));
+	if (h->hmac)
+		check_md(L, mbedtls_md_update(&h->md, h->ipad, h->alg->block));
+}
+
 /* Pushes a new hash object of (alg), an HMAC keyed with (key) when
  * (hmac). The userdata is closed (both contexts empty) until set up, so
  * __gc is safe whatever fails. */
@@ -96,13 +111,23 @@ static int push_hash(lua_State *L, const struct alg *alg, int hmac,
 	h->alg = alg;
 	h->hmac = hmac;
 	luaL_setmetatable(L, HASH_MT);
-	check_md(L, mbedtls_md_setup(&h->md, md_info(alg), hmac));
-	check_md(L, mbedtls_md_setup(&h->scratch, md_info(alg), hmac));
-	if (hmac)
-		check_md(L, mbedtls_md_hmac_starts(&h->md,
-						   (const unsigned char *)key, keylen));
-	else
-		check_md(L, mbedtls_md_starts(&h->md));
+	check_md(L, mbedtls_md_setup(&h->md, md_info(alg), 0));
+	check_md(L, mbedtls_md_setup(&h->scratch, md_info(alg), 0));
+	if (hmac) {
+		unsigned char k[BLOCK_MAX] = { 0 };
+
+		if (keylen > alg->block) /* a long key is hashed first */
+			check_md(L, mbedtls_md(md_info(alg),
+					       (const unsigned char *)key, keylen, k));
+		else
+			memcpy(k, key, keylen);
+		for (size_t i = 0; i < alg->block; i++) {
+			h->ipad[i] = k[i] ^ 0x36;
+			h->opad[i] = k[i] ^ 0x5c;
+		}
+		mbedtls_platform_zeroize(k, sizeof(k));
+	}
+	restart(L, h);
 	return 1;
 }
 
@@ -114,8 +139,7 @@ static int m_update(lua_State *L)
 	const char *s = luaL_checklstring(L, 2, &len);
 	const unsigned char *p = (const unsigned char *)s;
 
-	check_md(L, h->hmac ? mbedtls_md_hmac_update(&h->md, p, len)
-			    : mbedtls_md_update(&h->md, p, len));
+	check_md(L, mbedtls_md_update(&h->md, p, len));
 	lua_settop(L, 1);
 	return 1;
 }
@@ -128,11 +152,12 @@ static int m_digest(lua_State *L)
 	unsigned char out[MBEDTLS_MD_MAX_SIZE];
 
 	check_md(L, mbedtls_md_clone(&h->scratch, &h->md));
-	if (h->hmac) {
-		/* mbedtls_md_clone copies the hash state, not HMAC's pads */
-		memcpy(h->scratch.hmac_ctx, h->md.hmac_ctx, 2 * h->alg->block);
-		check_md(L, mbedtls_md_hmac_finish(&h->scratch, out));
-	} else {
+	check_md(L, mbedtls_md_finish(&h->scratch, out));
+	if (h->hmac) { /* H(K ^ opad || H(K ^ ipad || text)) */
+		check_md(L, mbedtls_md_starts(&h->scratch));
+		check_md(L, mbedtls_md_update(&h->scratch, h->opad, h->alg->block));
+		check_md(L, mbedtls_md_update(&h->scratch, out,
+					      mbedtls_md_get_size(md_info(h->alg))));
 		check_md(L, mbedtls_md_finish(&h->scratch, out));
 	}
 	lua_pushlstring(L, (const char *)out, mbedtls_md_get_size(md_info(h->alg)));
@@ -144,8 +169,7 @@ static int m_reset(lua_State *L)
 {
 	struct hash *h = check_hash(L);
 
-	check_md(L, h->hmac ? mbedtls_md_hmac_reset(&h->md)
-			    : mbedtls_md_starts(&h->md));
+	restart(L, h);
 	lua_settop(L, 1);
 	return 1;
 }
@@ -165,6 +189,8 @@ static int m_hash_gc(lua_State *L)
 
 	mbedtls_md_free(&h->md);
 	mbedtls_md_free(&h->scratch);
+	mbedtls_platform_zeroize(h->ipad, sizeof(h->ipad));
+	mbedtls_platform_zeroize(h->opad, sizeof(h->opad));
 	return 0;
 }
 

@@ -1,7 +1,9 @@
 /*
  * net_tcp.c -- TCP connections ("net.tcp") over lwIP's raw API, with
  * LuaSocket's method shapes, and their C view (net.h). How connections
- * come to be, net.connect and servers ("net.server"), is net_tcp_setup.c.
+ * come to be, net.connect and servers ("net.server"), is net_tcp_setup.c;
+ * receive's patterns and partial results are stream.c's, over the source
+ * at the end of this file.
  *
  * A connection's state is a malloc'd struct conn, since a server's accept
  * callback makes one before any task asks for it; the Lua object holds a
@@ -29,35 +31,17 @@
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct conn *c = arg;
-	size_t have;
 
 	if (!p) {
 		c->eof = true;
 		rt_wake_all(&c->rq);
 		return ERR_OK;
 	}
-	have = c->end - c->start;
-	if (c->start && c->end + p->tot_len > c->cap) { /* compact */
-		memmove(c->buf, c->buf + c->start, have);
-		c->scanned -= c->start;
-		c->start = 0;
-		c->end = have;
-	}
-	if (c->end + p->tot_len > c->cap) {
-		size_t cap = c->cap ? c->cap : BUF_MIN;
-		char *b;
-
-		while (cap < c->end + p->tot_len)
-			cap *= 2;
-		b = realloc(c->buf, cap);
-		if (!b)
-			return ERR_MEM; /* lwIP keeps p and offers it again */
-		c->buf = b;
-		c->cap = cap;
-	}
-	pbuf_copy_partial(p, c->buf + c->end, p->tot_len, 0);
-	c->end += p->tot_len;
-	if (c->reading || c->end - c->start <= RX_KEEP)
+	if (!stream_reserve(&c->rx, p->tot_len, BUF_MIN))
+		return ERR_MEM; /* lwIP keeps p and offers it again */
+	pbuf_copy_partial(p, c->rx.b + c->rx.end, p->tot_len, 0);
+	c->rx.end += p->tot_len;
+	if (c->reading || stream_buffered(&c->rx) <= RX_KEEP)
 		tcp_recved(pcb, p->tot_len);
 	else
 		c->held += p->tot_len;
@@ -71,7 +55,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 static void release(struct conn *c)
 {
 	if (!c->held || !c->pcb ||
-	    (!c->reading && c->end - c->start > RX_KEEP))
+	    (!c->reading && stream_buffered(&c->rx) > RX_KEEP))
 		return;
 	while (c->held) {
 		u16_t k = c->held > 0xffff ? 0xffff : (u16_t)c->held;
@@ -136,28 +120,15 @@ void net_tcp_conn_free(struct conn *c)
 	}
 	rt_wake_all(&c->rq);
 	rt_wake_all(&c->wq);
-	free(c->buf);
+	stream_free(&c->rx);
 	free(c);
 }
 
 /* Takes (n) received bytes. */
 static void consume(struct conn *c, size_t n)
 {
-	c->start += n;
-	c->scanned = c->start;
-	if (c->start == c->end)
-		c->start = c->end = c->scanned = 0;
+	stream_take(&c->rx, n);
 	release(c);
-}
-
-/* Waits for more bytes on behalf of a receive: the window opens fully
- * meanwhile. */
-static int wait_more(lua_State *L, struct conn *c, uint64_t deadline,
-		     lua_KFunction k)
-{
-	c->reading = true;
-	release(c);
-	return rt_wait(L, &c->rq, deadline, (lua_KContext)deadline, k);
 }
 
 /* ---- the connection object */
@@ -178,11 +149,6 @@ void net_tcp_push_conn(lua_State *L, struct conn *c)
 	rt_own(L, -1, &ud->owner);
 }
 
-uint64_t net_tcp_deadline(uint64_t timeout)
-{
-	return timeout == UINT64_MAX ? UINT64_MAX : plat_monotonic_ns() + timeout;
-}
-
 /* Why no more bytes will come: "closed" (FIN or closed here) or the
  * pcb's error. */
 static const char *why_closed(const struct conn *c)
@@ -190,81 +156,7 @@ static const char *why_closed(const struct conn *c)
 	return !c || c->eof || !c->err ? "closed" : net_strerror(c->err, false);
 }
 
-/* Pushes (prefix at idx, if a string) .. the (n) bytes at the buffer's
- * start, and takes them. */
-static void push_taken(lua_State *L, struct conn *c, size_t n, size_t keep,
-		       int prefix)
-{
-	if (lua_type(L, prefix) == LUA_TSTRING) {
-		lua_pushvalue(L, prefix);
-		lua_pushlstring(L, c->buf + c->start, keep);
-		lua_concat(L, 2);
-	} else {
-		lua_pushlstring(L, c->buf + c->start, keep);
-	}
-	consume(c, n);
-}
-
-/* nil, err, partial: a failed receive returns what it has, taken. */
-static int fail_partial(lua_State *L, struct conn *c, const char *err,
-			int prefix)
-{
-	luaL_pushfail(L);
-	lua_pushstring(L, err);
-	if (c)
-		push_taken(L, c, c->end - c->start, c->end - c->start, prefix);
-	else
-		lua_pushstring(L, lua_type(L, prefix) == LUA_TSTRING
-					  ? lua_tostring(L, prefix) : "");
-	return 3;
-}
-
-/* receive: stack [conn, pattern, prefix]; ctx: the deadline. */
-static int receive_k(lua_State *L, int status, lua_KContext deadline)
-{
-	struct conn *c = net_tcp_check(L, 1)->c;
-	size_t have;
-
-	if (c)
-		c->reading = false;
-	if (!c)
-		return fail_partial(L, NULL, "closed", 3);
-	have = c->end - c->start;
-	if (lua_type(L, 2) == LUA_TNUMBER) {
-		size_t want = (size_t)lua_tointeger(L, 2);
-
-		if (have >= want) {
-			push_taken(L, c, want, want, 3);
-			return 1;
-		}
-	} else if (lua_tostring(L, 2)[0] == 'a') {
-		if (c->eof) {
-			push_taken(L, c, have, have, 3);
-			return 1;
-		}
-	} else { /* a line: LF ends it, a CR before it goes too */
-		char *nl = c->end > c->scanned
-				   ? memchr(c->buf + c->scanned, '\n',
-					    c->end - c->scanned)
-				   : NULL;
-
-		if (nl) {
-			size_t n = (size_t)(nl - (c->buf + c->start)) + 1;
-			size_t keep = n - 1;
-
-			if (keep && c->buf[c->start + keep - 1] == '\r')
-				keep--;
-			push_taken(L, c, n, keep, 3);
-			return 1;
-		}
-		c->scanned = c->end;
-	}
-	if (c->eof || !c->pcb)
-		return fail_partial(L, c, why_closed(c), 3);
-	if (plat_monotonic_ns() >= (uint64_t)deadline)
-		return fail_partial(L, c, "timeout", 3);
-	return wait_more(L, c, (uint64_t)deadline, receive_k);
-}
+static const struct stream_source source;
 
 /* conn:receive([pattern [, prefix]]): "*l" (default), "*a" or a count */
 static int m_receive(lua_State *L)
@@ -272,62 +164,16 @@ static int m_receive(lua_State *L)
 	struct conn_ud *ud = net_tcp_check(L, 1);
 
 	rt_own(L, 1, &ud->owner);
-	lua_settop(L, 3);
-	if (lua_isnil(L, 2)) {
-		lua_pushliteral(L, "l");
-		lua_replace(L, 2);
-	}
-	if (lua_type(L, 2) == LUA_TNUMBER) {
-		luaL_argcheck(L, lua_isinteger(L, 2) && lua_tointeger(L, 2) >= 0,
-			      2, "byte count must be a non-negative integer");
-	} else {
-		const char *p = luaL_checkstring(L, 2);
-
-		if (*p == '*')
-			p++;
-		luaL_argcheck(L, strcmp(p, "l") == 0 || strcmp(p, "a") == 0, 2,
-			      "pattern must be \"*l\", \"*a\" or a byte count");
-		lua_pushstring(L, p);
-		lua_replace(L, 2);
-	}
-	return receive_k(L, LUA_OK, (lua_KContext)net_tcp_deadline(ud->timeout));
-}
-
-/* receiveany: stack [conn, max]; ctx: the deadline. */
-static int receiveany_k(lua_State *L, int status, lua_KContext deadline)
-{
-	struct conn *c = net_tcp_check(L, 1)->c;
-	size_t have, max = (size_t)lua_tointeger(L, 2);
-
-	if (c)
-		c->reading = false;
-	if (!c)
-		return net_fail(L, "closed");
-	have = c->end - c->start;
-	if (have) {
-		size_t n = have < max ? have : max;
-
-		push_taken(L, c, n, n, 0);
-		return 1;
-	}
-	if (c->eof || !c->pcb)
-		return net_fail(L, why_closed(c));
-	if (plat_monotonic_ns() >= (uint64_t)deadline)
-		return net_fail(L, "timeout");
-	return rt_wait(L, &c->rq, (uint64_t)deadline, deadline, receiveany_k);
+	return stream_receive(L, &source, ud->timeout);
 }
 
 /* conn:receiveany([max]): whatever has arrived, up to max bytes */
 static int m_receiveany(lua_State *L)
 {
 	struct conn_ud *ud = net_tcp_check(L, 1);
-	lua_Integer max = luaL_optinteger(L, 2, 65536);
 
 	rt_own(L, 1, &ud->owner);
-	luaL_argcheck(L, max > 0, 2, "max must be positive");
-	lua_settop(L, 1);
-	lua_pushinteger(L, max);
-	return receiveany_k(L, LUA_OK, (lua_KContext)net_tcp_deadline(ud->timeout));
+	return stream_receiveany(L, &source, ud->timeout);
 }
 
 /* send: stack [conn, data, i, j, sent-up-to]; ctx: the deadline. */
@@ -393,38 +239,16 @@ static int send_k(lua_State *L, int status, lua_KContext deadline)
 static int m_send(lua_State *L)
 {
 	struct conn_ud *ud = net_tcp_check(L, 1);
-	size_t len;
-	lua_Integer i, j;
 
 	rt_own(L, 1, &ud->owner);
-	luaL_checklstring(L, 2, &len);
-	i = luaL_optinteger(L, 3, 1);
-	j = luaL_optinteger(L, 4, -1);
-	/* string.sub's rules for i and j */
-	if (i < 0)
-		i = (lua_Integer)len + i + 1 > 0 ? (lua_Integer)len + i + 1 : 1;
-	else if (i == 0)
-		i = 1;
-	if (j < 0)
-		j = (lua_Integer)len + j + 1;
-	else if (j > (lua_Integer)len)
-		j = (lua_Integer)len;
-	if (j < i)
-		j = i - 1;
-	lua_settop(L, 2);
-	lua_pushinteger(L, i);
-	lua_pushinteger(L, j);
-	lua_pushinteger(L, i - 1); /* the last index sent */
-	return send_k(L, LUA_OK, (lua_KContext)net_tcp_deadline(ud->timeout));
+	stream_send_args(L);
+	return send_k(L, LUA_OK, (lua_KContext)stream_deadline(ud->timeout));
 }
 
 /* conn:settimeout(seconds or nil) */
 static int m_settimeout(lua_State *L)
 {
-	struct conn_ud *ud = net_tcp_check(L, 1);
-	uint64_t d = rt_check_deadline(L, 2);
-
-	ud->timeout = d == UINT64_MAX ? UINT64_MAX : d - plat_monotonic_ns();
+	net_tcp_check(L, 1)->timeout = stream_check_timeout(L, 2);
 	lua_pushinteger(L, 1);
 	return 1;
 }
@@ -527,7 +351,7 @@ static int m_dirty(lua_State *L)
 {
 	struct conn *c = net_tcp_check(L, 1)->c;
 
-	lua_pushboolean(L, c && c->end > c->start);
+	lua_pushboolean(L, c && stream_buffered(&c->rx));
 	return 1;
 }
 
@@ -564,7 +388,7 @@ int net_tcp_ready(lua_State *L, int idx, bool write, struct rt_waitq **q)
 			       tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN;
 		}
 		*q = &c->rq;
-		return c->end > c->start || c->eof;
+		return stream_buffered(&c->rx) || c->eof;
 	}
 	return net_server_ready(L, idx, write, q);
 }
@@ -581,12 +405,12 @@ void net_tcp_disown(lua_State *L, int idx)
 
 long net_conn_read(struct conn *c, void *buf, size_t len)
 {
-	size_t have = c->end - c->start;
+	size_t have = stream_buffered(&c->rx);
 
 	if (have) {
 		if (len > have)
 			len = have;
-		memcpy(buf, c->buf + c->start, len);
+		memcpy(buf, c->rx.b + c->rx.start, len);
 		consume(c, len);
 		return (long)len;
 	}
@@ -633,6 +457,52 @@ const char *net_conn_error(const struct conn *c)
 {
 	return why_closed(c);
 }
+
+/* ---- the byte source of receive (stream.h) */
+
+static struct stream_buf *src_enter(lua_State *L)
+{
+	struct conn *c = net_tcp_check(L, 1)->c;
+
+	if (!c)
+		return NULL;
+	c->reading = false;
+	return &c->rx;
+}
+
+/* Bytes arrive by themselves (on_recv): there is only the end to tell. */
+static int src_fill(lua_State *L, struct stream_buf *s, struct stream_end *end)
+{
+	struct conn *c = container_of(s, struct conn, rx);
+
+	if (!c->eof && c->pcb)
+		return -1;
+	end->why = why_closed(c);
+	end->why_all = c->eof ? NULL : end->why;
+	return 0;
+}
+
+/* A pattern waiting for more than is buffered keeps the window open. */
+static int src_wait(lua_State *L, struct stream_buf *s, int code, bool more,
+		    uint64_t deadline, lua_KFunction k)
+{
+	struct conn *c = container_of(s, struct conn, rx);
+
+	if (more) {
+		c->reading = true;
+		release(c);
+	}
+	return rt_wait(L, &c->rq, deadline, (lua_KContext)deadline, k);
+}
+
+static void src_taken(struct stream_buf *s)
+{
+	release(container_of(s, struct conn, rx));
+}
+
+static const struct stream_source source = {
+	src_enter, src_fill, src_wait, src_taken,
+};
 
 static const luaL_Reg conn_methods[] = {
 	{ "receive", m_receive },

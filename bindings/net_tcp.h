@@ -9,14 +9,14 @@
 #include <lwip/tcp.h>
 
 #include "net.h"
+#include "stream.h"
 
 #define CONN_MT "net.tcp"
 #define SERVER_MT "net.server"
 
 struct conn {
 	struct tcp_pcb *pcb;	/* NULL once lwIP dropped it */
-	char *buf;		/* received, not yet taken: [start, end) */
-	size_t start, end, cap, scanned;
+	struct stream_buf rx;	/* received, not yet taken */
 	size_t held;		/* received, window not reopened yet */
 	err_t err;		/* why the pcb went away */
 	bool eof;		/* the peer sent FIN */
@@ -46,10 +46,6 @@ void net_tcp_push_conn(lua_State *L, struct conn *c);
 
 /* conn:close(), idempotent: a lua_CFunction with the object at 1. */
 int net_tcp_close(lua_State *L);
-
-/* The deadline of an operation starting now with (timeout) ns; UINT64_MAX
- * stays none. */
-uint64_t net_tcp_deadline(uint64_t timeout);
 
 /* Pushes (ip) and (port); returns 2. */
 int net_tcp_push_endpoint(lua_State *L, const ip_addr_t *ip, u16_t port);

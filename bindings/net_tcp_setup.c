@@ -233,7 +233,7 @@ static int m_accept(lua_State *L)
 	struct server *s = check_server(L);
 
 	rt_own(L, 1, &s->owner);
-	uint64_t d = lua_isnoneornil(L, 2) ? net_tcp_deadline(s->timeout)
+	uint64_t d = lua_isnoneornil(L, 2) ? stream_deadline(s->timeout)
 					   : rt_check_deadline(L, 2);
 
 	lua_settop(L, 1);
@@ -286,10 +286,7 @@ static int m_server_getsockname(lua_State *L)
 /* server:settimeout(seconds or nil): accept's default */
 static int m_server_settimeout(lua_State *L)
 {
-	struct server *s = check_server(L);
-	uint64_t d = rt_check_deadline(L, 2);
-
-	s->timeout = d == UINT64_MAX ? UINT64_MAX : d - plat_monotonic_ns();
+	check_server(L)->timeout = stream_check_timeout(L, 2);
 	lua_pushinteger(L, 1);
 	return 1;
 }

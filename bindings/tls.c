@@ -1,11 +1,13 @@
 /*
- * tls.c -- the `tls` module: TLS 1.2 contexts for servers and clients
- * over mbedTLS 2.28 (deps/mbedtls/lunik_mbedtls_config.h fixes what is
- * offered: ECDHE with AEAD suites only). Connections live in tls_conn.c
+ * tls.c -- the `tls` module: TLS 1.3 and 1.2 contexts for servers and
+ * clients over mbedTLS 3.6 (deps/mbedtls/lunik_mbedtls_config.h fixes what
+ * is offered: ECDHE with AEAD suites only). Connections live in tls_conn.c
  * and tls_io.c; docs/tls.md is the reference.
  *
- *   tls.server{cert=, key= [, alpn=] [, sni={[name]={cert=, key=}}]} -> ctx
- *   tls.client{ca= [, verify=] [, server_name=] [, alpn=]} -> ctx
+ *   tls.server{cert=, key= [, alpn=] [, sni={[name]={cert=, key=}}]
+ *              [, min_version=] [, max_version=]} -> ctx
+ *   tls.client{ca= [, verify=] [, server_name=] [, alpn=]
+ *              [, min_version=] [, max_version=]} -> ctx
  *   tls.wrap(conn, ctx [, server_name]) -> tls conn
  *   tls.connect(host, port, ctx [, timeout]) -> tls conn, handshaken
  *
@@ -14,10 +16,13 @@
  * packed at CA_BUNDLE. Bad ones, and a machine without entropy, return
  * nil, err; misuse (a wrong type, an unknown option) raises.
  *
- * A server context issues session tickets (mbedtls_ssl_ticket, AES-256-GCM
- * keys from the runtime's DRBG, rotated every TICKET_LIFETIME); a client
- * context remembers the last session of each "name:port" it talked to, up
- * to TLS_SESSIONS of them, and offers it on the next connection there.
+ * A context offers TLS 1.2 and 1.3 and prefers 1.3; min_version and
+ * max_version ("1.2" or "1.3") narrow that. A server context issues
+ * session tickets for both versions (mbedtls_ssl_ticket, AES-256-GCM keys
+ * from the runtime's DRBG, rotated every TICKET_LIFETIME); a client
+ * context remembers the last session of each "name:port" it talked to (a
+ * TLS 1.2 session after its handshake, a TLS 1.3 ticket when it arrives),
+ * up to TLS_SESSIONS of them, and offers it on the next connection there.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -123,7 +128,7 @@ static bool parse_key(lua_State *L, int idx, mbedtls_pk_context *pk)
 
 	if (!p)
 		return false;
-	ret = mbedtls_pk_parse_key(pk, p, len, NULL, 0);
+	ret = mbedtls_pk_parse_key(pk, p, len, NULL, 0, rt_random_mbedtls, NULL);
 	lua_pop(L, 1);
 	if (ret == MBEDTLS_ERR_PK_PASSWORD_REQUIRED) {
 		lua_pushliteral(L, "bad key: encrypted keys are not supported");
@@ -149,7 +154,7 @@ static bool load_pair(lua_State *L, int tbl, mbedtls_x509_crt *crt,
 		luaL_error(L, "cert and key are required, as PEM text or paths");
 	ok = parse_cert(L, -2, crt, "certificate", false) &&
 	     parse_key(L, -1, pk);
-	if (ok && mbedtls_pk_check_pair(&crt->pk, pk) != 0) {
+	if (ok && mbedtls_pk_check_pair(&crt->pk, pk, rt_random_mbedtls, NULL) != 0) {
 		lua_pushliteral(L, "key does not match certificate");
 		ok = false;
 	}
@@ -206,27 +211,50 @@ static struct tls_ctx *new_ctx(lua_State *L, bool server)
 	return x;
 }
 
-/* The ECDHE groups, most preferred first. mbedTLS 2.28's default list puts
- * the largest curve first, so a server answered OpenSSL, curl and the
- * browsers (who all offer secp384r1) with P-384 key exchanges. P-256 has
- * the strength of the P-256 certificates and mbedTLS's fastest code for
- * it (MBEDTLS_ECP_NIST_OPTIM): openssl s_time -new against examples/https
- * under TCG did 201 handshakes in 8 s with P-384, 262 with X25519, 311
- * with P-256. The list also bounds the curves of EC keys accepted in
- * certificates. */
-static const mbedtls_ecp_group_id tls_curves[] = {
-	MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_CURVE25519,
-	MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE,
+/* The key exchange groups, most preferred first (docs/bench.md measures
+ * the choice). The list also bounds the curves of EC keys accepted in
+ * certificates and the TLS 1.3 key shares a client sends (the first). */
+static const uint16_t tls_groups[] = {
+	MBEDTLS_SSL_IANA_TLS_GROUP_X25519, MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
+	MBEDTLS_SSL_IANA_TLS_GROUP_SECP384R1, MBEDTLS_SSL_IANA_TLS_GROUP_NONE,
 };
 
-/* The common part of both kinds: defaults, randomness, curves, ALPN.
+/* The TLS version named by the option (name) in the table at 1, or (def)
+ * when it is absent; misuse raises. */
+static mbedtls_ssl_protocol_version check_version(lua_State *L,
+						  const char *name,
+						  mbedtls_ssl_protocol_version def)
+{
+	const char *v;
+
+	lua_getfield(L, 1, name);
+	v = lua_tostring(L, -1);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return def;
+	}
+	if (lua_type(L, -1) != LUA_TSTRING || (strcmp(v, "1.2") && strcmp(v, "1.3")))
+		luaL_error(L, "%s must be \"1.2\" or \"1.3\"", name);
+	lua_pop(L, 1);
+	return v[2] == '2' ? MBEDTLS_SSL_VERSION_TLS1_2 : MBEDTLS_SSL_VERSION_TLS1_3;
+}
+
+/* The common part of both kinds: defaults, randomness, versions, groups.
  * Returns NULL, or why it failed. */
 static const char *setup_conf(lua_State *L, struct tls_ctx *x)
 {
 	unsigned char probe;
-	int err = rt_random(&probe, 1);
+	mbedtls_ssl_protocol_version min, max;
+	const char *why;
+	int err;
 
-	if (err)
+	min = check_version(L, "min_version", MBEDTLS_SSL_VERSION_TLS1_2);
+	max = check_version(L, "max_version", MBEDTLS_SSL_VERSION_TLS1_3);
+	if (min > max)
+		luaL_error(L, "min_version is above max_version");
+	if ((why = rt_crypto_error()))
+		return why;
+	if ((err = rt_random(&probe, 1)))
 		return rt_random_strerror(err);
 	if (mbedtls_ssl_config_defaults(&x->conf, x->server ? MBEDTLS_SSL_IS_SERVER
 							     : MBEDTLS_SSL_IS_CLIENT,
@@ -234,7 +262,9 @@ static const char *setup_conf(lua_State *L, struct tls_ctx *x)
 					MBEDTLS_SSL_PRESET_DEFAULT) != 0)
 		return "out of memory";
 	mbedtls_ssl_conf_rng(&x->conf, rt_random_mbedtls, NULL);
-	mbedtls_ssl_conf_curves(&x->conf, tls_curves);
+	mbedtls_ssl_conf_min_tls_version(&x->conf, min);
+	mbedtls_ssl_conf_max_tls_version(&x->conf, max);
+	mbedtls_ssl_conf_groups(&x->conf, tls_groups);
 	return NULL;
 }
 
@@ -331,11 +361,12 @@ static int fail_top(lua_State *L)
 /* tls.server{cert=, key= [, alpn=] [, sni=]} -> ctx */
 static int l_server(lua_State *L)
 {
-	static const char *const opts[] = { "cert", "key", "alpn", "sni", NULL };
+	static const char *const opts[] = { "cert", "key", "alpn", "sni",
+					    "min_version", "max_version", NULL };
 	struct tls_ctx *x;
 	const char *err;
 
-	check_options(L, opts, "cert, key, alpn, sni");
+	check_options(L, opts, "cert, key, alpn, sni, min_version, max_version");
 	lua_settop(L, 1);
 	x = new_ctx(L, true);
 	if ((err = setup_conf(L, x)))
@@ -381,11 +412,13 @@ static bool load_ca(lua_State *L, int idx, struct tls_ctx *x)
 static int l_client(lua_State *L)
 {
 	static const char *const opts[] = { "ca", "verify", "server_name",
-					    "alpn", NULL };
+					    "alpn", "min_version", "max_version",
+					    NULL };
 	struct tls_ctx *x;
 	const char *err;
 
-	check_options(L, opts, "ca, verify, server_name, alpn");
+	check_options(L, opts, "ca, verify, server_name, alpn, min_version, "
+			       "max_version");
 	lua_settop(L, 1);
 	lua_getfield(L, 1, "ca");		/* 2 */
 	lua_getfield(L, 1, "verify");		/* 3 */
@@ -411,6 +444,9 @@ static int l_client(lua_State *L)
 	if (!lua_isnil(L, 4) && !(x->server_name = strdup(lua_tostring(L, 4))))
 		luaL_error(L, "not enough memory");
 	set_alpn(L, x);
+	/* TLS 1.3 tickets come after the handshake: tls_io.c saves them */
+	mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+		&x->conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
 	x->sessions = calloc(TLS_SESSIONS, sizeof(*x->sessions));
 	if (!x->sessions)
 		luaL_error(L, "not enough memory");
@@ -563,20 +599,18 @@ const char *tls_strerror(int ret, char *buf, size_t size)
 	case MBEDTLS_ERR_X509_ALLOC_FAILED:
 	case MBEDTLS_ERR_PK_ALLOC_FAILED:
 		return "out of memory";
-	case MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN:
-		return "no cipher suite in common";
-	case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION:
-		return "unsupported protocol version (TLS 1.2 only)";
-	case MBEDTLS_ERR_SSL_BAD_HS_CLIENT_HELLO:
-		return "bad ClientHello";
+	case MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE:
+		return "no cipher suite or group in common";
+	case MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION:
+		return "unsupported protocol version";
+	case MBEDTLS_ERR_SSL_DECODE_ERROR:
+		return "bad handshake message";
 	case MBEDTLS_ERR_SSL_INVALID_RECORD:
 		return "invalid record";
 	case MBEDTLS_ERR_SSL_INVALID_MAC:
 		return "bad record MAC";
 	case MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE:
 		return "unexpected message";
-	case MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE:
-		return "no usable cipher suite for this certificate";
 	}
 	mbedtls_strerror(ret, buf, size);
 	return buf;

@@ -2,7 +2,8 @@
  * tls.h -- what the files of the `tls` binding share: tls.c (the module,
  * contexts, certificates, SNI and the client's session cache), tls_conn.c
  * (connection objects: wrap, connect, the handshake, close) and tls_io.c
- * (receive and send over records). docs/tls.md is the reference.
+ * (receive and send over records, receive's patterns being stream.c's).
+ * docs/tls.md is the reference.
  *
  * A context is a Lua userdata ("tls.context") holding one mbedTLS
  * configuration; a connection ("tls.conn") holds an mbedTLS context over
@@ -25,10 +26,15 @@
 #include <mbedtls/x509_crt.h>
 
 #include "runtime.h"
+#include "stream.h"
 
 #if !defined(LUNIK_MBEDTLS_CONFIG)
 #error "mbedTLS headers without lunik's configuration (deps/mbedtls)"
 #endif
+
+/* A field of (t)'s mbedtls_ssl_context that mbedTLS 3.x keeps private
+ * and offers no accessor for (tls_conn.c says which and why). */
+#define TLS_SSL(t, field) ((t)->ssl.MBEDTLS_PRIVATE(field))
 
 #define TLS_CTX_MT "tls.context"
 #define TLS_CONN_MT "tls.conn"
@@ -56,8 +62,7 @@ struct tls_conn {
 	mbedtls_ssl_context ssl;	/* first: callbacks find the conn */
 	struct tls_ctx *ctx;
 	struct conn *c;		/* the TCP connection, set by tls_enter */
-	char *buf;		/* plaintext received, not taken: [start, end) */
-	size_t start, end, cap, scanned;
+	struct stream_buf rx;	/* plaintext received, not taken */
 	uint64_t timeout;	/* per call, ns; UINT64_MAX: none */
 	unsigned owner;		/* the task that used it last (rt_own) */
 	size_t wpending;	/* bytes of an interrupted write, still queued */

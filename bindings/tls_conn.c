@@ -8,7 +8,12 @@
  * mbedTLS call returns WANT_READ or WANT_WRITE, the Lua call waits on the
  * TCP connection's queue (tls_wait) and its continuation calls mbedTLS
  * again. The handshake is driven one step at a time so that a resumed
- * one (no ServerKeyExchange: RFC 5246, 7.3) can be told from a full one.
+ * one can be told from a full one: only a full one has a server
+ * Certificate (TLS 1.2: RFC 5246, 7.3; TLS 1.3: RFC 8446, 2.2).
+ *
+ * mbedTLS 3.x has no accessors for three things read here, the handshake
+ * state, whether a record is still queued for sending and the alert a
+ * peer sent, so they are read through MBEDTLS_PRIVATE (tls.h: TLS_SSL).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,7 +143,8 @@ static void describe(struct tls_conn *t, int ret, char *buf, size_t size)
 	    ret == MBEDTLS_ERR_NET_CONN_RESET) {
 		snprintf(buf, size, "%s", transport_why(t));
 	} else if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
-		int alert = t->ssl.in_msg ? t->ssl.in_msg[1] : -1;
+		const unsigned char *msg = TLS_SSL(t, in_msg);
+		int alert = msg ? msg[1] : -1;
 
 		snprintf(buf, size, "the peer sent alert %d (%s)", alert,
 			 alert_name(alert));
@@ -215,8 +221,8 @@ int tls_handshake(struct tls_conn *t)
 
 	if (t->failed)
 		return -1;
-	while (t->ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
-		if (t->ssl.state == MBEDTLS_SSL_SERVER_KEY_EXCHANGE)
+	while (!mbedtls_ssl_is_handshake_over(&t->ssl)) {
+		if (TLS_SSL(t, state) == MBEDTLS_SSL_SERVER_CERTIFICATE)
 			t->full = true; /* resumed handshakes skip it */
 		t->blocked = false;
 		ret = mbedtls_ssl_handshake_step(&t->ssl);
@@ -230,7 +236,9 @@ int tls_handshake(struct tls_conn *t)
 	}
 	if (!t->handshaken) {
 		t->handshaken = true;
-		if (t->peer)
+		/* a TLS 1.3 session is its ticket, which comes later (tls_io.c) */
+		if (t->peer && mbedtls_ssl_get_version_number(&t->ssl) ==
+				       MBEDTLS_SSL_VERSION_TLS1_2)
 			tls_session_save(t->ctx, t->peer, &t->ssl);
 	}
 	return 0;
@@ -256,11 +264,6 @@ static int drive(lua_State *L, struct tls_conn *t, uint64_t deadline,
 	return tls_wait(L, t, r, deadline, k);
 }
 
-static uint64_t op_deadline(uint64_t timeout)
-{
-	return timeout == UINT64_MAX ? UINT64_MAX : plat_monotonic_ns() + timeout;
-}
-
 static int handshake_k(lua_State *L, int status, lua_KContext deadline)
 {
 	int n = drive(L, tls_enter(L), (uint64_t)deadline, handshake_k);
@@ -275,7 +278,7 @@ static int handshake_k(lua_State *L, int status, lua_KContext deadline)
 static int m_handshake(lua_State *L)
 {
 	struct tls_conn *t = tls_use(L);
-	uint64_t d = lua_isnoneornil(L, 2) ? op_deadline(t->timeout)
+	uint64_t d = lua_isnoneornil(L, 2) ? stream_deadline(t->timeout)
 					   : rt_check_deadline(L, 2);
 
 	lua_settop(L, 1);
@@ -293,7 +296,7 @@ static void conn_close(lua_State *L, struct tls_conn *t, int idx)
 		return;
 	if (t->setup) {
 		if (t->handshaken && !t->failed && t->c) {
-			bool pending = t->ssl.out_left != 0;
+			bool pending = TLS_SSL(t, out_left) != 0;
 
 			/* a pending record is flushed first, then the alert */
 			if (mbedtls_ssl_close_notify(&t->ssl) == 0 && pending)
@@ -304,11 +307,10 @@ static void conn_close(lua_State *L, struct tls_conn *t, int idx)
 	}
 	t->closed = true;
 	t->c = NULL;
-	free(t->buf);
+	stream_free(&t->rx);
 	free(t->peer);
 	free(t->sni);
-	t->buf = t->peer = t->sni = NULL;
-	t->start = t->end = t->cap = t->scanned = 0;
+	t->peer = t->sni = NULL;
 	lua_getiuservalue(L, idx, UV_TCP);
 	if (lua_type(L, -1) == LUA_TUSERDATA) {
 		lua_getfield(L, -1, "close");
@@ -474,10 +476,7 @@ int tls_connect(lua_State *L)
 /* conn:settimeout(seconds or nil) */
 static int m_settimeout(lua_State *L)
 {
-	struct tls_conn *t = tls_enter(L);
-	uint64_t d = rt_check_deadline(L, 2);
-
-	t->timeout = d == UINT64_MAX ? UINT64_MAX : d - plat_monotonic_ns();
+	tls_enter(L)->timeout = stream_check_timeout(L, 2);
 	lua_pushinteger(L, 1);
 	return 1;
 }
@@ -516,7 +515,7 @@ static int m_dirty(lua_State *L)
 		lua_pushboolean(L, 0);
 		return 1;
 	}
-	if (t->end > t->start || mbedtls_ssl_get_bytes_avail(&t->ssl) > 0) {
+	if (stream_buffered(&t->rx) || mbedtls_ssl_get_bytes_avail(&t->ssl) > 0) {
 		lua_pushboolean(L, 1);
 		return 1;
 	}
@@ -550,7 +549,8 @@ static int m_session_reused(lua_State *L)
 	return 1;
 }
 
-/* conn:cipher() -> suite, version ("TLSv1.2"), or nil before the handshake */
+/* conn:cipher() -> suite, version ("TLSv1.3", "TLSv1.2"), or nil before
+ * the handshake */
 static int m_cipher(lua_State *L)
 {
 	struct tls_conn *t = tls_enter(L);

@@ -16,19 +16,29 @@
 #   dep.sh check-newlib LIBC LIBM
 #   dep.sh check-nopic NAME LIB...
 #       Checks of the built archives (see below).
+#   dep.sh apt-setup
+#       Only the private apt configuration, its lists updated if it has
+#       none: for others who fetch Debian packages the same way (the
+#       benchmarks' Linux microVM takes the machine's own release).
 #
-# Environment: BUILD (the build folder), DEPS_PINS (the checksum file),
-# DEPS_APT_ETC (the machine's apt folder to read sources from; /etc/apt).
+# Environment: BUILD (the build folder), DEPS_PINS (the checksum file; not
+# for apt-setup), DEPS_APT_ETC (the machine's apt folder to read sources
+# from; /etc/apt), DEPS_SUITE (the Debian release the sources come from:
+# trixie, or "host" for the suites the machine's sources name),
+# DEPS_APT_DIR (where the private configuration lives; $BUILD/apt).
 #
 # Nothing here writes outside $BUILD: apt runs with a private configuration
-# under $BUILD/apt whose sources are generated from the machine's own.
+# under $DEPS_APT_DIR whose sources name the Debian archive the machine's
+# own sources use, for the release $DEPS_SUITE.
 set -euo pipefail
 
 : "${BUILD:?BUILD must be set}"
-: "${DEPS_PINS:?DEPS_PINS must be set}"
+: "${DEPS_PINS:=}"
 ETC=${DEPS_APT_ETC:-/etc/apt}
+SUITE=${DEPS_SUITE:-trixie}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 B=$(mkdir -p "$BUILD" && cd "$BUILD" && pwd)
-APT=$B/apt
+APT=${DEPS_APT_DIR:-$B/apt}
 APTCONF=$APT/apt.conf
 LOG=/dev/null
 
@@ -62,7 +72,11 @@ sha256() { sha256sum "$1" | cut -d' ' -f1; }
 # ---------------------------------------------------------------------------
 # The private apt configuration.
 #
-# Sources: every entry of the machine's /etc/apt/sources.list,
+# The machine runs Debian 12, but the third-party sources come from Debian
+# 13 (trixie: mbedTLS 3.6, Lua 5.4.7, lwIP 2.2, newlib 4.5), from the same
+# archive the machine already uses: its host name is never written here,
+# it is read from the machine's sources. Archive URIs come from every
+# entry of the machine's /etc/apt/sources.list,
 # sources.list.d/*.list (one-line format) and sources.list.d/*.sources
 # (deb822) that is
 #   - enabled (not commented out, not "Enabled: no"; files with any other
@@ -77,9 +91,13 @@ sha256() { sha256sum "$1" | cut -d' ' -f1; }
 #     own keyring,
 #   - carrying the component "main" (the only one taken: every package we
 #     fetch is in main, and the index downloads stay small),
-# with backports and proposed-updates suites left out (they must never win
-# the version choice). Each such entry gives a "deb" line (for newlib-source,
-# a binary package) and a "deb-src" line.
+# with backports and proposed-updates suites left out. Each such archive
+# gives a "deb" line (for newlib-source, a binary package) and a "deb-src"
+# line for $SUITE (or $SUITE-security, from a .../debian-security archive),
+# component main, signed by the Debian archive keyring (Debian 12's
+# debian-archive-keyring holds the trixie keys): nothing of Debian 12 is
+# fetched for the build. With DEPS_SUITE=host the lines keep the machine's
+# own suites and signatures instead.
 # ---------------------------------------------------------------------------
 
 # One-line format -> records "URI<TAB>SUITE<TAB>COMPONENTS<TAB>SIGNED-BY".
@@ -144,17 +162,24 @@ parse_deb822() {
 
 # Records -> deb and deb-src lines of the private sources.list.
 select_debian() {
-	awk -F'\t' '
+	awk -F'\t' -v want="$SUITE" -v keyring="$KEYRING" '
 	{
 		uri = $1; suite = $2; signed = $4
-		path = uri; sub(/^[a-z+]+:\/\/[^\/]*/, "", path); sub(/\/+$/, "", path)
+		sub(/\/+$/, "", uri)
+		path = uri; sub(/^[a-z+]+:\/\/[^\/]*/, "", path)
 		if (path !~ /\/debian(-security)?$/ && path !~ /\/debian(-security)?\/[0-9]+T[0-9]+Z$/) next
 		if (signed != "" && signed !~ /^\/usr\/share\/keyrings\/debian-archive-[a-z0-9-]*\.(gpg|pgp|asc)$/) next
 		if ((" " $3 " ") !~ /[ \t]main[ \t]/) next
 		if (suite ~ /-backports(-sloppy)?$|-proposed-updates$/) next
-		opt = (signed != "") ? "[signed-by=" signed "] " : ""
-		print "deb " opt uri " " suite " main"
-		print "deb-src " opt uri " " suite " main"
+		if (want == "host") {
+			opt = (signed != "") ? "[signed-by=" signed "] " : ""
+			print "deb " opt uri " " suite " main"
+			print "deb-src " opt uri " " suite " main"
+			next
+		}
+		s = (path ~ /-security(\/[0-9]+T[0-9]+Z)?$/) ? want "-security" : want
+		print "deb [signed-by=" keyring "] " uri " " s " main"
+		print "deb-src [signed-by=" keyring "] " uri " " s " main"
 	}' | awk '!seen[$0]++'
 }
 
@@ -280,6 +305,7 @@ cmd_fetch() {
 	local pin src=$B/src/$1 stamp=$B/stamps/$1.src dl=$B/dl/$1
 	local got dsc="" version deb member tmp
 
+	[ -n "$DEPS_PINS" ] || die "DEPS_PINS must be set"
 	setlog "$name"
 	: >"$LOG"
 	pin=$(awk -v f="$tarball" '$2 == f || $2 == "*" f {print $1}' "$DEPS_PINS")
@@ -383,12 +409,22 @@ cmd_check_newlib() {
 	printf '\n### symbols newlib expects from elsewhere:\n%s\n' "$(comm -23 <(echo "$undef") <(nm "$libc" "$libm" 2>/dev/null | awk 'NF == 3 && $2 != "U" {print $3}' | sort -u) | tr '\n' ' ')" >>"$LOG"
 }
 
+cmd_apt_setup() {
+	setlog apt-setup
+	: >"$LOG"
+	apt_lock -x
+	apt_config
+	have_lists || apt_update
+	apt_unlock
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
 fetch) cmd_fetch "$@" ;;
+apt-setup) cmd_apt_setup ;;
 run) cmd_run "$@" ;;
 check-newlib) cmd_check_newlib "$@" ;;
 check-nopic) cmd_check_nopic "$@" ;;
-*) echo "usage: dep.sh fetch|run|check-newlib|check-nopic ..." >&2; exit 2 ;;
+*) echo "usage: dep.sh fetch|run|check-newlib|check-nopic|apt-setup ..." >&2; exit 2 ;;
 esac

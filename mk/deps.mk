@@ -1,5 +1,6 @@
-# Third-party code: newlib 3.3, Lua 5.4, lwIP 2.1 and mbedTLS 2.28, from
-# Debian 12's packages (docs/design.md, "Third-party code"). Included after
+# Third-party code: newlib 4.5, Lua 5.4.7, lwIP 2.2 and mbedTLS 3.6, from
+# Debian 13's (trixie) packages (docs/design.md, "Third-party code"; deps/dep.sh
+# reads the Debian archive from the machine's own sources). Included after
 # mk/toolchain.mk. Nothing of theirs is committed: deps/dep.sh fetches them
 # through a private apt configuration under $(BUILD)/apt, checks each upstream
 # tarball against deps/sources.sha256, and unpacks it with Debian's patches
@@ -14,7 +15,7 @@
 #   $(DEPS_MBEDTLS_LIBS)          mbedTLS's libmbedtls.a libmbedx509.a
 #                                 libmbedcrypto.a; headers in
 #                                 $(SYSROOT)/include/mbedtls, with our
-#                                 configuration as mbedtls/config.h
+#                                 configuration as mbedtls/mbedtls_config.h
 #   $(MBEDTLS_STAMP)              the patched tree $(MBEDTLS_SRC)
 # Variables: DEPS_LIBS, DEPS_HOST_PACKAGES, LWIP_SRC, MBEDTLS_SRC.
 #
@@ -58,7 +59,7 @@ endef
 deps-force:
 
 # --------------------------------------------------------------------------
-# newlib 3.3: Debian's binary package newlib-source ships Debian's patched
+# newlib 4.5: Debian's binary package newlib-source ships Debian's patched
 # tree as a tarball (its quilt patches already applied). Built as a cross
 # newlib for a bare x86_64 ELF target with the host gcc; only target-newlib
 # (libc, libm), no libgloss.
@@ -96,8 +97,8 @@ deps-force:
 # The objects are non-PIC: $(TARGET_ARCH_FLAGS) has -fno-pic -fno-pie, and
 # dep.sh check-newlib refuses any GOT relocation or system call instruction.
 # --------------------------------------------------------------------------
-NEWLIB_VERSION := 3.3.0
-NEWLIB_TARBALL := newlib-3.3.0.tar.xz
+NEWLIB_VERSION := 4.5.0.20241231
+NEWLIB_TARBALL := newlib-4.5.0.20241231.tar.xz
 DEPS_NEWLIB    := $(BUILD)/newlib
 DEPS_NEWLIB_STAGE := $(DEPS_NEWLIB)/stage/usr/x86_64-elf
 DEPS_NEWLIB_LIBS  := $(SYSROOT)/lib/libc.a $(SYSROOT)/lib/libm.a
@@ -133,13 +134,13 @@ $(DEPS_NEWLIB_LIBS) &: $(BUILD)/stamps/newlib.sig
 		cp $(DEPS_NEWLIB_STAGE)/lib/libc.a $(DEPS_NEWLIB_STAGE)/lib/libm.a $(SYSROOT)/lib/
 
 # --------------------------------------------------------------------------
-# Lua 5.4: every file of src/ but lua.c and luac.c, compiled directly with
+# Lua 5.4.7: every file of src/ but lua.c and luac.c, compiled directly with
 # our flags against newlib's headers (deps/lua/lua.mk). Debian's luaconf.h
 # includes a header its build generates: ours is deps/lua/. LUA_CFLAGS_EXTRA
 # is for later luaconf overrides (-D flags).
 # --------------------------------------------------------------------------
-LUA_VERSION := 5.4.4
-LUA_TARBALL := lua5.4_5.4.4.orig.tar.gz
+LUA_VERSION := 5.4.7
+LUA_TARBALL := lua5.4_5.4.7.orig.tar.gz
 DEPS_LUA     := $(BUILD)/lua
 DEPS_LUA_LIB := $(SYSROOT)/lib/liblua.a
 DEPS_LUA_HEADERS := $(addprefix $(BUILD)/src/lua/src/,lua.h luaconf.h lualib.h lauxlib.h lua.hpp) \
@@ -167,12 +168,12 @@ $(DEPS_LUA_LIB): $(BUILD)/stamps/lua.sig $(DEPS_NEWLIB_LIBS) \
 		cp $(DEPS_LUA)/liblua.a $@
 
 # --------------------------------------------------------------------------
-# lwIP 2.1: its core (deps/lwip/lwip.mk lists the files) compiled with our
+# lwIP 2.2: its core (deps/lwip/lwip.mk lists the files) compiled with our
 # configuration, deps/lwip/lwipopts.h and deps/lwip/arch/cc.h, which are
 # installed with lwIP's headers into the sysroot for runtime/ to use.
 # --------------------------------------------------------------------------
-LWIP_VERSION := 2.1.3
-LWIP_TARBALL := lwip_2.1.3+dfsg1.orig.tar.xz
+LWIP_VERSION := 2.2.1
+LWIP_TARBALL := lwip_2.2.1+dfsg1.orig.tar.xz
 LWIP_SRC     := $(BUILD)/src/lwip
 LWIP_STAMP   := $(BUILD)/stamps/lwip.src
 DEPS_LWIP     := $(BUILD)/lwip
@@ -200,15 +201,17 @@ $(DEPS_LWIP_LIB): $(LWIP_STAMP) $(DEPS_NEWLIB_LIBS) deps/lwip/lwip.mk $(DEPS_LWI
 		cp $(DEPS_LWIP)/liblwip.a $@
 
 # --------------------------------------------------------------------------
-# mbedTLS 2.28: every file of library/ compiled with our flags against
-# newlib's headers and with our configuration header (MBEDTLS_CONFIG, which
-# says what is on and why) into upstream's three archives
-# (deps/mbedtls/mbedtls.mk); link order: tls, x509, crypto. The installed
-# headers carry our configuration as mbedtls/config.h, so nothing can
-# include them with another one. MBEDTLS_CFLAGS_EXTRA is for later -D flags.
+# mbedTLS 3.6: every file of library/ and Everest's X25519 compiled with our
+# flags against newlib's headers and with our configuration header
+# (MBEDTLS_CONFIG, which says what is on and why) into upstream's three
+# archives (deps/mbedtls/mbedtls.mk); link order: tls, x509, crypto. The
+# installed headers (mbedtls/, psa/ and Everest's everest/) carry our
+# configuration as mbedtls/mbedtls_config.h, the file build_info.h reads,
+# so nothing can include them with another one. MBEDTLS_CFLAGS_EXTRA is for
+# -D flags (the benchmarks' experiments).
 # --------------------------------------------------------------------------
-MBEDTLS_VERSION := 2.28.3
-MBEDTLS_TARBALL := mbedtls_2.28.3.orig.tar.gz
+MBEDTLS_VERSION := 3.6.6
+MBEDTLS_TARBALL := mbedtls_3.6.6.orig.tar.bz2
 MBEDTLS_SRC     := $(BUILD)/src/mbedtls
 MBEDTLS_STAMP   := $(BUILD)/stamps/mbedtls.src
 MBEDTLS_CONFIG  := deps/mbedtls/lunik_mbedtls_config.h
@@ -232,9 +235,11 @@ $(DEPS_MBEDTLS_LIBS) $(MBEDTLS_STAMP) &: $(BUILD)/stamps/mbedtls.sig \
 		CC=$(TARGET_CC) AR=$(TARGET_AR) 'CFLAGS=$(DEPS_MBEDTLS_CFLAGS)'
 	$(DEPS_Q)$(DEPS_SH) check-nopic mbedtls $(DEPS_MBEDTLS)/*.a
 	$(DEPS_Q)mkdir -p $(SYSROOT)/include $(SYSROOT)/lib && \
-		rm -rf $(SYSROOT)/include/mbedtls $(SYSROOT)/include/psa && \
-		cp -R $(MBEDTLS_SRC)/include/mbedtls $(MBEDTLS_SRC)/include/psa $(SYSROOT)/include/ && \
-		cp $(MBEDTLS_CONFIG) $(SYSROOT)/include/mbedtls/config.h && \
+		rm -rf $(SYSROOT)/include/mbedtls $(SYSROOT)/include/psa \
+			$(SYSROOT)/include/everest && \
+		cp -R $(MBEDTLS_SRC)/include/mbedtls $(MBEDTLS_SRC)/include/psa \
+			$(MBEDTLS_SRC)/3rdparty/everest/include/everest $(SYSROOT)/include/ && \
+		cp $(MBEDTLS_CONFIG) $(SYSROOT)/include/mbedtls/mbedtls_config.h && \
 		cp $(DEPS_MBEDTLS)/libmbedtls.a $(DEPS_MBEDTLS)/libmbedx509.a \
 			$(DEPS_MBEDTLS)/libmbedcrypto.a $(SYSROOT)/lib/ && \
 		touch $(MBEDTLS_STAMP)

@@ -22,7 +22,6 @@
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
-#include <mbedtls/entropy_poll.h>
 
 #include "runtime.h"
 
@@ -50,7 +49,11 @@ __attribute__((weak)) long rt_entropy_read(void *buf, size_t len)
 	return plat_random(buf, len);
 }
 
-/* mbedTLS's hook for a hardware source (entropy_poll.h): (data) is NULL.
+int mbedtls_hardware_poll(void *data, unsigned char *out, size_t len,
+			  size_t *olen);
+
+/* mbedTLS's hook for a hardware source (its library/entropy_poll.h, not
+ * installed since 3.0, declares it as above): (data) is NULL.
  * Gives what the source has, possibly 0 bytes, which mbedTLS tolerates
  * by polling again; waits a little first for a busy virtio-rng. */
 int mbedtls_hardware_poll(void *data, unsigned char *out, size_t len,

@@ -1,5 +1,5 @@
 /*
- * lwipopts.h -- lunik's configuration of lwIP 2.1 (every option is
+ * lwipopts.h -- lunik's configuration of lwIP 2.2 (every option is
  * documented in lwIP's src/include/lwip/opt.h; only departures from its
  * defaults are here, each with its reason).
  *
@@ -45,9 +45,12 @@
 #define LWIP_UDP 1
 #define LWIP_TCP 1
 #define LWIP_DHCP 1
-/* No ARP probe of the offered address: it costs seconds at every boot,
- * and the address comes from QEMU or a DHCP server that owns the subnet. */
-#define DHCP_DOES_ARP_CHECK 0
+/* No address conflict detection (ARP probes) of the offered address: it
+ * costs seconds at every boot, and the address comes from QEMU or a DHCP
+ * server that owns the subnet. lwIP 2.2 turns it on with DHCP by default
+ * (its ACD module replaced 2.1's DHCP_DOES_ARP_CHECK, which was off). */
+#define LWIP_DHCP_DOES_ACD_CHECK 0
+#define LWIP_ACD 0
 #define LWIP_DNS 1
 #define DNS_TABLE_SIZE 64 /* the cache, with the answers' TTLs */
 #define DNS_MAX_NAME_LENGTH 255

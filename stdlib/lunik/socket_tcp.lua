@@ -11,21 +11,17 @@ local base = require "lunik.socket_base"
 
 local state, now, err = base.state, base.now, base.err
 local next_wait, single_wait, set_wait = base.next_wait, base.single_wait, base.set_wait
-local find, gsub, sub, format = string.find, string.gsub, string.sub, string.format
-local floor, max, type, tostring = math.floor, math.max, type, tostring
+local check_string = base.check_string
+local find, gsub, sub = string.find, string.gsub, string.sub
+local floor, max, type = math.floor, math.max, type
 
 local M = {}
-local methods = {}
-local mt = { __index = methods }
+local mt, methods, check = base.kind("tcp")
 
 local MASTER = { master = true, name = "tcp{master}" }
 local CLIENT = { client = true, name = "tcp{client}" }
 local SERVER = { server = true, name = "tcp{server}" }
 local BOUND = { master = true, client = true, server = true, name = "tcp" }
-
-mt.__tostring = function(self)
-  return format("tcp{%s}: %p", state[self].class, self)
-end
 
 local function new(class, sock)
   local obj = setmetatable({}, mt)
@@ -41,29 +37,6 @@ end
 
 function M.tcp()
   return new("master")
-end
-
--- The state of self, a TCP object of one of (classes); misuse raises.
-local function check(self, classes, method)
-  local st = state[self]
-  if not st or getmetatable(self) ~= mt then
-    error(format("bad argument #1 to '%s' (tcp object expected, got %s)",
-      method, type(self)), 3)
-  end
-  if not classes[st.class] then
-    error(format("bad argument #1 to '%s' (%s expected, got tcp{%s})",
-      method, classes.name, st.class), 3)
-  end
-  return st
-end
-
-local function check_string(v, n, method)
-  if type(v) == "number" then return tostring(v) end
-  if type(v) ~= "string" then
-    error(format("bad argument #%d to '%s' (string expected, got %s)", n,
-      method, type(v)), 3)
-  end
-  return v
 end
 
 -- ---- receiving
@@ -220,14 +193,6 @@ end
 
 -- ---- the rest of LuaSocket's methods
 
-function methods:close()
-  local st = check(self, BOUND, "close")
-  if st.sock then st.sock:close(); st.sock = nil end
-  if st.server then st.server:close(); st.server = nil end
-  if st.fd >= 0 then base.by_fd[st.fd] = nil; st.fd = -1 end
-  return 1
-end
-
 local HOW = { send = true, receive = true, both = true }
 
 function methods:shutdown(how)
@@ -262,30 +227,11 @@ function methods:getsockname()
   return ip, p, "inet"
 end
 
-function methods:settimeout(value, mode)
-  return base.settimeout(check(self, BOUND, "settimeout"), value, mode)
-end
-
-function methods:gettimeout()
-  return base.gettimeout(check(self, BOUND, "gettimeout"))
-end
+base.add_common(methods, check, BOUND)
 
 function methods:dirty()
   local st = check(self, BOUND, "dirty")
   return st.class == "client" and st.sock ~= nil and st.sock:dirty()
-end
-
-function methods:getfd()
-  return check(self, BOUND, "getfd").fd
-end
-
-function methods:setfd()
-  error("setfd: lunik sockets have no descriptors to set", 2)
-end
-
-function methods:getfamily()
-  check(self, BOUND, "getfamily")
-  return "inet"
 end
 
 function methods:getstats()
@@ -303,8 +249,9 @@ end
 -- Options: tcp-nodelay and keepalive act; reuseaddr, reuseport (lwIP
 -- listeners reuse addresses anyway) and linger are kept for getoption;
 -- the rest of LuaSocket's are "not supported"; other names raise.
-local KEPT = { reuseaddr = true, reuseport = true, linger = true }
 local ACTING = { ["tcp-nodelay"] = true, keepalive = true }
+local KNOWN = { reuseaddr = true, reuseport = true, linger = true,
+                ["tcp-nodelay"] = true, keepalive = true }
 local UNSUPPORTED = {
   ["ipv6-v6only"] = true, ["tcp-keepidle"] = true, ["tcp-keepcnt"] = true,
   ["tcp-keepintvl"] = true, ["tcp-defer-accept"] = true,
@@ -312,16 +259,11 @@ local UNSUPPORTED = {
   ["recv-buffer-size"] = true, ["send-buffer-size"] = true,
 }
 
-local function check_option(name, method)
-  if KEPT[name] or ACTING[name] then return true end
-  if UNSUPPORTED[name] then return false end
-  error(format("bad argument #2 to '%s' (unsupported option '%s')", method,
-    tostring(name)), 3)
-end
-
 function methods:setoption(name, value)
   local st = check(self, BOUND, "setoption")
-  if not check_option(name, "setoption") then return nil, "not supported" end
+  if not base.check_option(KNOWN, UNSUPPORTED, name, "setoption") then
+    return nil, "not supported"
+  end
   if name == "linger" then
     if type(value) ~= "table" then
       error("bad argument #3 to 'setoption' (table expected)", 2)
@@ -340,7 +282,9 @@ end
 
 function methods:getoption(name)
   local st = check(self, BOUND, "getoption")
-  if not check_option(name, "getoption") then return nil, "not supported" end
+  if not base.check_option(KNOWN, UNSUPPORTED, name, "getoption") then
+    return nil, "not supported"
+  end
   return st.opts[name]
 end
 

@@ -6,20 +6,16 @@ local net = require "net"
 local base = require "lunik.socket_base"
 
 local state, err = base.state, base.err
-local format, floor, type, tostring = string.format, math.floor, type, tostring
+local check_string, check_port = base.check_string, base.check_port
+local floor = math.floor
 
 local M = {}
-local methods = {}
-local mt = { __index = methods }
+local mt, methods, check = base.kind("udp")
 
 local UNCONNECTED = { unconnected = true, name = "udp{unconnected}" }
 local CONNECTED = { connected = true, name = "udp{connected}" }
 local ANY = { unconnected = true, connected = true, name = "udp" }
 local DGRAM_MAX = 65507
-
-mt.__tostring = function(self)
-  return format("udp{%s}: %p", state[self].class, self)
-end
 
 local function new(sock)
   local obj = setmetatable({}, mt)
@@ -36,36 +32,6 @@ function M.udp()
   local s, e = net.udp()
   if not s then return nil, e end
   return new(s)
-end
-
-local function check(self, classes, method)
-  local st = state[self]
-  if not st or getmetatable(self) ~= mt then
-    error(format("bad argument #1 to '%s' (udp object expected, got %s)",
-      method, type(self)), 3)
-  end
-  if not classes[st.class] then
-    error(format("bad argument #1 to '%s' (%s expected, got udp{%s})",
-      method, classes.name, st.class), 3)
-  end
-  return st
-end
-
-local function check_string(v, n, method)
-  if type(v) == "number" then return tostring(v) end
-  if type(v) ~= "string" then
-    error(format("bad argument #%d to '%s' (string expected, got %s)", n,
-      method, type(v)), 3)
-  end
-  return v
-end
-
-local function check_port(v, n, method)
-  local p = tonumber(v)
-  if not p or p ~= floor(p) or p < 0 or p > 65535 then
-    error(format("bad argument #%d to '%s' (port expected)", n, method), 3)
-  end
-  return p
 end
 
 -- sock:setsockname(address, port): binds; "*" is any address
@@ -172,13 +138,6 @@ function methods:receivefrom(size)
   return receive(self, check(self, UNCONNECTED, "receivefrom"), size, true)
 end
 
-function methods:close()
-  local st = check(self, ANY, "close")
-  if st.sock then st.sock:close(); st.sock = nil end
-  if st.fd >= 0 then base.by_fd[st.fd] = nil; st.fd = -1 end
-  return 1
-end
-
 function methods:getsockname()
   local st = check(self, ANY, "getsockname")
   if not st.sock then return nil, "closed" end
@@ -186,30 +145,11 @@ function methods:getsockname()
   return ip, p, "inet"
 end
 
-function methods:settimeout(value, mode)
-  return base.settimeout(check(self, ANY, "settimeout"), value, mode)
-end
-
-function methods:gettimeout()
-  return base.gettimeout(check(self, ANY, "gettimeout"))
-end
+base.add_common(methods, check, ANY)
 
 function methods:dirty()
   check(self, ANY, "dirty")
   return false
-end
-
-function methods:getfd()
-  return check(self, ANY, "getfd").fd
-end
-
-function methods:setfd()
-  error("setfd: lunik sockets have no descriptors to set", 2)
-end
-
-function methods:getfamily()
-  check(self, ANY, "getfamily")
-  return "inet"
 end
 
 -- Options are kept for getoption; multicast and IPv6 ones are not
@@ -224,23 +164,20 @@ local UNSUPPORTED = {
   ["send-buffer-size"] = true,
 }
 
-local function check_option(st, name, method)
-  if st.opts[name] ~= nil then return true end
-  if UNSUPPORTED[name] then return false end
-  error(format("bad argument #2 to '%s' (unsupported option '%s')", method,
-    tostring(name)), 3)
-end
-
 function methods:setoption(name, value)
   local st = check(self, ANY, "setoption")
-  if not check_option(st, name, "setoption") then return nil, "not supported" end
+  if not base.check_option(st.opts, UNSUPPORTED, name, "setoption") then
+    return nil, "not supported"
+  end
   st.opts[name] = not not value
   return 1
 end
 
 function methods:getoption(name)
   local st = check(self, ANY, "getoption")
-  if not check_option(st, name, "getoption") then return nil, "not supported" end
+  if not base.check_option(st.opts, UNSUPPORTED, name, "getoption") then
+    return nil, "not supported"
+  end
   return st.opts[name]
 end
 

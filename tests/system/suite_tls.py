@@ -123,54 +123,79 @@ def s_client(port, *opts, stdin=b"hello\nbye\n", timeout=60):
     return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
 
 
-@test
-def test_tls_openssl_client(ctx):
-    """openssl s_client negotiates TLS 1.2, ECDHE and an AEAD suite with a
-    verified certificate and ALPN, resumes with the session ticket it got,
-    and is refused TLS 1.0, 1.1 and a CBC suite."""
-    sess = os.path.join(BUILD, "tls-s_client.sess")
+def s_client_session(g, conn, version, opts, sess):
+    """An s_client of (version) (its -tls1_N option in opts) against the
+    echo guest, new then resumed from (sess); the guest's connections
+    (conn) and (conn + 1)."""
     if os.path.exists(sess):
         os.unlink(sess)
+    v = re.escape(version)
+    rc, out = s_client(g.port, *(opts + ("-alpn", "echo/1", "-sess_out", sess)))
+    if rc != 0:
+        g.fail("s_client %s failed (%d):\n%s" % (" ".join(opts), rc, out))
+    suite = (r"TLS_(AES_\d+_GCM_SHA\d+|CHACHA20_POLY1305_SHA256)"
+             if version == "TLSv1.3" else
+             r"ECDHE-(ECDSA|RSA)-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)")
+    for p in (r"Protocol\s*: " + v, r"Cipher\s*: " + suite,
+              r"Verify return code: 0 \(ok\)",
+              r"ALPN protocol: echo/1", r"^hello$", r"^bye$", r"^New, " + v):
+        if not re.search(p, out, re.M):
+            g.fail("s_client %s output lacks %r:\n%s" % (" ".join(opts), p, out))
+    g.wait_for(r"^conn %d: %s TLS\S+ reused=false alpn=echo/1 sni=localhost$"
+               % (conn, v))
+    g.wait_for(r"^conn %d: bye$" % conn)
+    rc, out = s_client(g.port, *(opts + ("-sess_in", sess)))
+    if rc != 0 or not re.search(r"^Reused, " + v, out, re.M):
+        g.fail("s_client %s -sess_in did not resume (%d):\n%s"
+               % (" ".join(opts), rc, out))
+    g.wait_for(r"^conn %d: %s \S+ reused=true" % (conn + 1, v))
+
+
+@test
+def test_tls_openssl_client(ctx):
+    """openssl s_client negotiates TLS 1.3 by default and TLS 1.2 when
+    asked, each with an AEAD suite (ECDHE for 1.2), a verified certificate
+    and ALPN, and resumes with the ticket it got; it is refused TLS 1.0,
+    1.1, a CBC suite, a group lunik lacks, and a downgrade (a TLS 1.2
+    hello with the fallback SCSV meets the TLS 1.3 server's downgrade
+    sentinel, RFC 8446 4.1.3). Each refusal is logged once."""
+    sess = os.path.join(BUILD, "tls-s_client.sess")
     with EchoGuest(ctx) as g:
-        rc, out = s_client(g.port, "-alpn", "echo/1", "-sess_out", sess)
-        if rc != 0:
-            g.fail("s_client failed (%d):\n%s" % (rc, out))
-        for p in (r"Protocol\s*: TLSv1\.2",
-                  r"Cipher\s*: ECDHE-(ECDSA|RSA)-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)",
-                  r"Verify return code: 0 \(ok\)",
-                  r"ALPN protocol: echo/1", r"^hello$", r"^bye$", r"^New, "):
-            if not re.search(p, out, re.M):
-                g.fail("s_client output lacks %r:\n%s" % (p, out))
-        g.wait_for(r"^conn 1: TLSv1\.2 TLS-ECDHE-\S+ reused=false "
-                   r"alpn=echo/1 sni=localhost$")
-        g.wait_for(r"^conn 1: bye$")
-        rc, out = s_client(g.port, "-sess_in", sess)
-        if rc != 0 or not re.search(r"^Reused, TLSv1\.2", out, re.M):
-            g.fail("s_client -sess_in did not resume (%d):\n%s" % (rc, out))
-        g.wait_for(r"^conn 2: TLSv1\.2 \S+ reused=true")
+        s_client_session(g, 1, "TLSv1.3", (), sess)
+        s_client_session(g, 3, "TLSv1.3", ("-tls1_3",), sess)
+        s_client_session(g, 5, "TLSv1.2", ("-tls1_2",), sess)
+        old = ("-cipher", "DEFAULT@SECLEVEL=0")
         refusals = [
-            (("-tls1", "-cipher", "DEFAULT@SECLEVEL=0"),
-             "unsupported protocol version (TLS 1.2 only)"),
-            (("-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"),
-             "unsupported protocol version (TLS 1.2 only)"),
+            (("-tls1",) + old, "unsupported protocol version"),
+            (("-tls1_1",) + old, "unsupported protocol version"),
             (("-tls1_2", "-cipher",
               "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA:"
               "ECDHE-RSA-AES128-SHA256:AES128-SHA256"),
-             "no cipher suite in common"),
+             "no cipher suite or group in common"),
+            (("-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_SHA256"),
+             "no cipher suite or group in common"),
+            (("-tls1_3", "-groups", "X448"),
+             "no cipher suite or group in common"),
+            (("-tls1_2", "-fallback_scsv"),
+             r"the peer sent alert 47 \(illegal_parameter\)"),
         ]
-        for i, (opts, why) in enumerate(refusals, 3):
+        for i, (opts, why) in enumerate(refusals, 7):
             rc, out = s_client(g.port, *opts)
-            if rc == 0 or re.search(r"Cipher is ECDHE|^hello$", out, re.M):
+            if rc == 0 or re.search(r"Cipher is [A-Z]|^hello$", out, re.M):
                 g.fail("s_client %s was not refused:\n%s" % (" ".join(opts), out))
-            g.wait_for(r"^conn %d: handshake: handshake failed: %s$"
-                       % (i, re.escape(why)))
+            g.wait_for(r"^conn %d: handshake: handshake failed: %s$" % (i, why))
+        for i in range(7, 7 + len(refusals)):
+            if g.count(r"^conn %d: " % i) != 1:
+                g.fail("refusal %d was not logged exactly once" % i)
 
 
-def client_hello():
-    """The bytes of a real TLS 1.2 ClientHello, from Python's ssl."""
+def client_hello(version):
+    """The bytes of a real ClientHello from Python's ssl offering at most
+    (version), an ssl.TLSVersion."""
     c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     c.check_hostname = False
     c.verify_mode = ssl.CERT_NONE
+    c.maximum_version = version
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
     s = c.wrap_bio(inc, out, server_hostname="localhost")
     try:
@@ -180,10 +205,11 @@ def client_hello():
     return out.read()
 
 
-def echo_once(port, line, timeout):
-    """A verified TLS 1.2 client from Python: line in, line out."""
+def echo_once(port, line, timeout, version=ssl.TLSVersion.TLSv1_3):
+    """A verified TLS client from Python, at most (version): line in,
+    line out."""
     c = ssl.create_default_context(cafile=cert("ca.pem"))
-    c.maximum_version = ssl.TLSVersion.TLSv1_2
+    c.maximum_version = version
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         with c.wrap_socket(s, server_hostname="localhost") as t:
             t.sendall(line + b"\n")
@@ -198,36 +224,49 @@ def echo_once(port, line, timeout):
 
 @test
 def test_tls_bad_clients(ctx):
-    """Garbage, a truncated ClientHello and a client that stalls after
-    connecting each cost only their own connection: a good client is
-    served meanwhile, and the stalled ones time out on their own."""
+    """Garbage, a truncated ClientHello, a client that stalls before its
+    hello or after it (mid-handshake), of both versions, each cost only
+    their own connection and are logged once: good TLS 1.3 and 1.2 clients
+    are served meanwhile, and the stalled ones time out on their own."""
+    v12, v13 = ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
     with EchoGuest(ctx, hs=4) as g:
         socks = []
+
+        def raw(data):
+            s = socket.create_connection(("127.0.0.1", g.port), 10)
+            if data:
+                s.sendall(data)
+            socks.append(s)
+            return s
         try:
-            garbage = socket.create_connection(("127.0.0.1", g.port), 10)
-            garbage.sendall(b"\x16\x03\x03\x00\x10" + b"\xff" * 16 +
-                            b"GARBAGE" * 64)
-            socks.append(garbage)
+            garbage = raw(b"\x16\x03\x03\x00\x10" + b"\xff" * 16 +
+                          b"GARBAGE" * 64)
             g.wait_for(r"^conn 1: handshake: handshake failed: ")
-            half = client_hello()
-            cut = socket.create_connection(("127.0.0.1", g.port), 10)
-            cut.sendall(half[:len(half) // 2])
-            socks.append(cut)
-            stall = socket.create_connection(("127.0.0.1", g.port), 10)
-            socks.append(stall)
+            stalled = []  # the guest's connection numbers
+            for hello in (client_hello(v12), client_hello(v13)):
+                raw(hello[:len(hello) // 2])  # truncated
+                raw(hello)  # complete, then the client stalls
+                stalled += [len(socks) - 1, len(socks)]
+            raw(b"")  # stalls before its hello
+            stalled.append(len(socks))
             time.sleep(0.5)
             t0 = time.monotonic()
-            got = echo_once(g.port, b"still served", 30)
+            got = [echo_once(g.port, b"still served", 30, v) for v in (v13, v12)]
             took = time.monotonic() - t0
-            if got != b"still served\n":
-                g.fail("the good client got %r" % got)
+            if got != [b"still served\n"] * 2:
+                g.fail("the good clients got %r" % got)
             if g.count(r"handshake: timeout$"):
-                g.fail("the stalled clients timed out before the good one "
-                       "was served (%.1f s)" % took)
-            g.wait_for(r"^conn 4: TLSv1\.2 ")
+                g.fail("the stalled clients timed out before the good ones "
+                       "were served (%.1f s)" % took)
+            good = len(socks) + 1
+            g.wait_for(r"^conn %d: TLSv1\.3 " % good)
+            g.wait_for(r"^conn %d: TLSv1\.2 " % (good + 1))
             # each stalled one ends alone, at its own handshake timeout
-            g.wait_for(r"^conn 2: handshake: timeout$", 30)
-            g.wait_for(r"^conn 3: handshake: timeout$", 30)
+            for n in stalled:
+                g.wait_for(r"^conn %d: handshake: timeout$" % n, 30)
+            for n in [1] + stalled:
+                if g.count(r"^conn %d: " % n) != 1:
+                    g.fail("conn %d was not logged exactly once" % n)
             garbage.settimeout(10)
             try:
                 rest = garbage.recv(4096)
@@ -236,8 +275,9 @@ def test_tls_bad_clients(ctx):
             except ConnectionResetError:
                 pass
             # and the server still serves
-            if echo_once(g.port, b"after", 30) != b"after\n":
-                g.fail("no echo after the bad clients")
+            for v in (v13, v12):
+                if echo_once(g.port, b"after", 30, v) != b"after\n":
+                    g.fail("no echo after the bad clients")
         finally:
             for s in socks:
                 s.close()
@@ -245,13 +285,15 @@ def test_tls_bad_clients(ctx):
 
 @test
 def test_tls_guest_client(ctx):
-    """A guest client (tls.connect) fetches from a host openssl s_server
-    through QEMU's gateway, verifying its certificate, and refuses a
-    wrong name and an unknown CA."""
+    """A guest client (tls.connect) talks TLS 1.3 to a host `openssl
+    s_server -tls1_3` through QEMU's gateway, verifying its certificate
+    against the test CA, resumes with the ticket it got, and refuses a
+    wrong name and an unknown CA; a TLS 1.2-only client is refused."""
     port = free_port(socket.SOCK_STREAM)
     server = subprocess.Popen(
         ["openssl", "s_server", "-accept", "127.0.0.1:%d" % port,
-         "-cert", cert("server.pem"), "-key", cert("server.key"), "-www"],
+         "-cert", cert("server.pem"), "-key", cert("server.key"), "-www",
+         "-tls1_3"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -276,10 +318,14 @@ def test_tls_guest_client(ctx):
         server.stdout.close()
     r.expect_status(0).expect(
         r'^system ca: ca = "system": this image has no CA bundle',
-        r"^fetch: TLS-ECDHE-ECDSA-WITH-\S+ TLSv1\.2$",
+        r"^fetch: TLS1-3-\S+ TLSv1\.3 reused=false$",
         r"^fetch status: HTTP/1\.0 200 ok$",
+        r"^fetch again: TLS1-3-\S+ TLSv1\.3 reused=true$",
+        r"^fetch again status: HTTP/1\.0 200 ok$",
         r"^wrong name: certificate verify failed: CN mismatch$",
         r"^wrong ca: certificate verify failed: not trusted$",
+        r"^tls 1\.2 only: handshake failed: the peer sent alert 70 "
+        r"\(protocol_version\)$",
         r"^done$")
 
 
@@ -330,7 +376,10 @@ def test_tls_no_entropy(ctx):
 @test
 def test_tls_examples_https(ctx):
     """examples/https as its README says: certificates from make-cert.sh,
-    the API's modules bundled with --lua-path, curl --cacert."""
+    the API's modules bundled with --lua-path, curl --cacert; curl and
+    openssl s_client get the page over TLS 1.3 (s_client resuming with
+    its ticket), curl --tls-max 1.2 over TLS 1.2, and TLS 1.1 is refused
+    while the service goes on."""
     app = tempfile.mkdtemp(prefix="lunik-https-")
     try:
         shutil.copytree(os.path.join(ROOT, "examples", "https"), app,
@@ -352,15 +401,32 @@ def test_tls_examples_https(ctx):
             ca = os.path.join(app, "certs", "ca.pem")
             url = "https://localhost:%d" % port
 
-            def curl(path, *args):
-                r = subprocess.run(["curl", "-s", "-S", "--max-time", "30",
+            def curl(path, *args, version=None):
+                r = subprocess.run(["curl", "-s", "-S", "-v", "--max-time", "30",
                                     "--cacert", ca, "-w", "\n%{http_code}"] +
                                    list(args) + [url + path],
                                    capture_output=True, text=True, timeout=60)
                 if r.returncode:
                     guest.result().fail("curl %s: %s" % (path, r.stderr))
+                if version and not re.search(
+                        r"SSL connection using %s " % re.escape(version), r.stderr):
+                    guest.result().fail("curl %s %s did not use %s:\n%s"
+                                        % (" ".join(args), path, version, r.stderr))
                 body, _, code = r.stdout.rpartition("\n")
                 return int(code), body
+
+            def s_client_get(*opts):
+                r = subprocess.run(
+                    ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port,
+                     "-servername", "localhost", "-CAfile", ca,
+                     "-verify_return_error", "-ign_eof"] + list(opts),
+                    input=b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n",
+                    capture_output=True, timeout=60)
+                out = (r.stdout + r.stderr).decode(errors="replace")
+                if r.returncode or '"status":"ok"' not in out:
+                    guest.result().fail("s_client %s: no page (%d):\n%s"
+                                        % (" ".join(opts), r.returncode, out))
+                return out
 
             for attempt in range(3):  # keep-alive and fresh connections
                 code, body = curl("/healthz")
@@ -369,6 +435,28 @@ def test_tls_examples_https(ctx):
             code, body = curl("/items", "-d", '{"name":"tls tea","price":2}')
             if code != 201:
                 guest.result().fail("create over TLS: %d %r" % (code, body))
+            for args, version in ((("--tlsv1.3",), "TLSv1.3"),
+                                  (("--tls-max", "1.2"), "TLSv1.2")):
+                code, body = curl("/healthz", *args, version=version)
+                if code != 200 or '"status":"ok"' not in body:
+                    guest.result().fail("curl %s: %d %r" % (args, code, body))
+            sess = os.path.join(app, "s_client.sess")
+            out = s_client_get("-tls1_3", "-sess_out", sess)
+            if not re.search(r"^New, TLSv1\.3", out, re.M):
+                guest.result().fail("s_client -tls1_3 did not use TLSv1.3:\n" + out)
+            out = s_client_get("-tls1_3", "-sess_in", sess)
+            if not re.search(r"^Reused, TLSv1\.3", out, re.M):
+                guest.result().fail("s_client -sess_in did not resume:\n" + out)
+            r = subprocess.run(["curl", "-s", "--max-time", "30", "--cacert", ca,
+                                "--tlsv1.1", "--tls-max", "1.1",
+                                "--ciphers", "DEFAULT@SECLEVEL=0",
+                                url + "/healthz"], capture_output=True, timeout=60)
+            if r.returncode != 35:
+                guest.result().fail("curl over TLS 1.1 exited %d, not 35 "
+                                    "(the handshake refused)" % r.returncode)
+            code, body = curl("/healthz")  # and the service goes on
+            if code != 200:
+                guest.result().fail("healthz after the refusal: %d" % code)
             # without the CA, curl must refuse the server
             r = subprocess.run(["curl", "-s", "--max-time", "30", url + "/healthz"],
                                capture_output=True, timeout=60)
