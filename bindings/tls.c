@@ -358,7 +358,7 @@ static int fail_top(lua_State *L)
 	return 2;
 }
 
-/* tls.server{cert=, key= [, alpn=] [, sni=]} -> ctx */
+/* tls.server{cert=, key= [, alpn=] [, sni=] [, min_version=] [, max_version=]} -> ctx */
 static int l_server(lua_State *L)
 {
 	static const char *const opts[] = { "cert", "key", "alpn", "sni",

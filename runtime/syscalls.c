@@ -7,6 +7,7 @@
  * There are no processes: fork, exec and wait fail with ENOSYS.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -46,25 +47,15 @@ void *_sbrk(ptrdiff_t incr)
 	return (void *)old;
 }
 
-/* newlib's malloc (mallocr.c) fills this, its own struct mallinfo of
- * ints; the one its <malloc.h> declares has size_t fields, so mallinfo()
- * through that header reads past what the library wrote (sys.mem() once
- * reported 0x8080808080808080 bytes in use). Only this layout is right. */
-struct dl_mallinfo {
-	int arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks;
-	int uordblks; /* bytes in chunks in use, their headers included */
-	int fordblks, keepcost;
-};
-struct _reent;
-struct dl_mallinfo _mallinfo_r(struct _reent *r);
-
 void rt_mem(struct rt_mem *m)
 {
-	struct dl_mallinfo mi = _mallinfo_r(_REENT);
+	/* newlib 4.5's mallocr.c and <malloc.h> agree on size_t fields
+	 * (newlib 3.3's library filled ints behind a size_t header). */
+	struct mallinfo mi = mallinfo();
 
 	m->total = heap_end - heap_start;
 	m->brk = heap_max - heap_start;
-	m->in_use = (unsigned)mi.uordblks;
+	m->in_use = mi.uordblks;
 }
 
 int _write(int fd, const void *buf, size_t len)

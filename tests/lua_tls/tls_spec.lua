@@ -91,7 +91,7 @@ describe("tls contexts", function()
 
   it("raise on misuse", function()
     assert.error(function() tls.server{ cert = cert("server") } end, "cert and key are required, as PEM text or paths")
-    assert.error(function() tls.server{ cert = cert("server"), key = key("server"), alpm = "h2" } end, "unknown tls option 'alpm' (cert, key, alpn, sni)")
+    assert.error(function() tls.server{ cert = cert("server"), key = key("server"), alpm = "h2" } end, "unknown tls option 'alpm' (cert, key, alpn, sni, min_version, max_version)")
     assert.error(function() tls.client{} end, "tls.client needs ca= (PEM, a path or \"system\"), or verify = false") -- no ca and no verify = false
     assert.error(function() tls.client{ ca = cert("ca"), verify = "no" } end, "bad argument #1 to 'client' (verify must be a boolean)")
     assert.error(function() tls.client{ ca = cert("ca"), alpn = {} } end, "alpn must list 1 to 16 protocols")
