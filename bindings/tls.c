@@ -10,6 +10,7 @@
  *              [, min_version=] [, max_version=]} -> ctx
  *   tls.wrap(conn, ctx [, server_name]) -> tls conn
  *   tls.connect(host, port, ctx [, timeout]) -> tls conn, handshaken
+ *   tls.stats() -> {handshakes = {{version=, result=, count=}, ...}}
  *
  * Certificates and keys are PEM text, or paths of files in the image
  * (PEM or DER); ca = "system" is the bundle `lunik build --ca-bundle`
@@ -616,8 +617,37 @@ const char *tls_strerror(int ret, char *buf, size_t size)
 	return buf;
 }
 
+/* tls.stats() -> {handshakes = {{version=, result=, count=}, ...}}: the
+ * handshakes ended since boot, one entry per version ("1.2", "1.3",
+ * "unknown") and result ("full", "resumed", "failed") seen. */
+static int l_stats(lua_State *L)
+{
+	static const char *const versions[] = { "1.2", "1.3", "unknown" };
+	static const char *const results[] = { "full", "resumed", "failed" };
+	int n = 0;
+
+	lua_createtable(L, 0, 1);
+	lua_newtable(L);
+	for (int v = 0; v < TLS_NVERSIONS; v++)
+		for (int r = 0; r < TLS_NRESULTS; r++) {
+			if (!tls_handshakes[v][r])
+				continue;
+			lua_createtable(L, 0, 3);
+			lua_pushstring(L, versions[v]);
+			lua_setfield(L, -2, "version");
+			lua_pushstring(L, results[r]);
+			lua_setfield(L, -2, "result");
+			lua_pushinteger(L, (lua_Integer)tls_handshakes[v][r]);
+			lua_setfield(L, -2, "count");
+			lua_rawseti(L, -2, ++n);
+		}
+	lua_setfield(L, -2, "handshakes");
+	return 1;
+}
+
 static const luaL_Reg funcs[] = {
 	{ "server", l_server },
+	{ "stats", l_stats },
 	{ "client", l_client },
 	{ "wrap", tls_wrap },
 	{ "connect", tls_connect },

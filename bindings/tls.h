@@ -119,6 +119,14 @@ int tls_wait(lua_State *L, struct tls_conn *t, int want, uint64_t deadline,
  * fatal error; the transport's own reason when it went away. */
 void tls_fail(struct tls_conn *t, int ret);
 
+/* tls_conn.c: handshakes ended since boot, by [version][result]:
+ * version 0 TLS 1.2, 1 TLS 1.3, 2 unknown (a handshake that failed
+ * before both sides agreed on one); result 0 full, 1 resumed, 2 failed.
+ * Read by tls.stats() (tls.c). */
+enum { TLS_V12, TLS_V13, TLS_VNONE, TLS_NVERSIONS };
+enum { TLS_FULL, TLS_RESUMED, TLS_FAILED, TLS_NRESULTS };
+extern uint64_t tls_handshakes[TLS_NVERSIONS][TLS_NRESULTS];
+
 /* tls_conn.c: tls.wrap, tls.connect; the connection metatable. */
 int tls_wrap(lua_State *L);
 int tls_connect(lua_State *L);

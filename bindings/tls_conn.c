@@ -198,11 +198,14 @@ void tls_fail(struct tls_conn *t, int ret)
 	describe(t, ret, t->err, sizeof(t->err));
 }
 
+uint64_t tls_handshakes[TLS_NVERSIONS][TLS_NRESULTS];
+
 static void handshake_failed(struct tls_conn *t, int ret)
 {
 	char why[sizeof(t->err) - 20];
 
 	t->failed = true;
+	tls_handshakes[TLS_VNONE][TLS_FAILED]++;
 	if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
 		verify_failed(t);
 	} else {
@@ -236,6 +239,9 @@ int tls_handshake(struct tls_conn *t)
 	}
 	if (!t->handshaken) {
 		t->handshaken = true;
+		tls_handshakes[mbedtls_ssl_get_version_number(&t->ssl) ==
+				       MBEDTLS_SSL_VERSION_TLS1_2 ? TLS_V12 : TLS_V13]
+			      [t->full ? TLS_FULL : TLS_RESUMED]++;
 		/* a TLS 1.3 session is its ticket, which comes later (tls_io.c) */
 		if (t->peer && mbedtls_ssl_get_version_number(&t->ssl) ==
 				       MBEDTLS_SSL_VERSION_TLS1_2)

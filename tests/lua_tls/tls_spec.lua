@@ -294,6 +294,39 @@ describe("tls connections", function()
     assert.same({ true, nil, "handshake failed: unsupported protocol version" },
                 { ok, hs, serr })
   end)
+
+  it("counts handshakes by version and result in tls.stats()", function()
+    local function counts()
+      local out = {}
+      for _, h in ipairs(tls.stats().handshakes) do
+        out[h.version .. " " .. h.result] = h.count
+      end
+      return setmetatable(out, { __index = function() return 0 end })
+    end
+    local client12 = assert(tls.client{ ca = cert("ca"), server_name = "localhost",
+                                        max_version = "1.2" })
+    local only13 = assert(tls.server{ cert = cert("server"), key = key("server"),
+                                      min_version = "1.3" })
+    local before = counts()
+    -- both ends are in this guest: each handshake counts twice
+    for _, case in ipairs({ { server_ctx, client_ctx }, { server_ctx, client12 } }) do
+      local p, t = serve_once(case[1], function(c) c:handshake() end)
+      assert(connect(p, case[2])):close()
+      t:join(20)
+    end
+    local p, t = serve_once(only13, function(c) return c:handshake() end)
+    assert.equal(nil, (connect(p, client12)))
+    t:join(20)
+    local after = counts()
+    assert.equal(2, after["1.3 full"] + after["1.3 resumed"]
+                    - before["1.3 full"] - before["1.3 resumed"])
+    assert.equal(2, after["1.2 full"] + after["1.2 resumed"]
+                    - before["1.2 full"] - before["1.2 resumed"])
+    assert.equal(2, after["unknown failed"] - before["unknown failed"])
+    for _, h in ipairs(tls.stats().handshakes) do
+      assert.truthy(h.count > 0)
+    end
+  end)
 end)
 
 describe("tls verification", function()
