@@ -80,7 +80,7 @@ static int wrap_result(lua_State *L, lua_State *co, int status, int nres)
 		return nres;
 	}
 	if (co != L && lua_status(co) != LUA_OK && lua_status(co) != LUA_YIELD) {
-		status = lua_resetthread(co);
+		status = lua_closethread(co, L); /* Lua 5.4.7's auxwrap */
 	}
 	lua_xmove(co, L, 1);
 	if (status != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
