@@ -37,6 +37,7 @@ import suite_compat  # noqa: E402,F401  (LuaSocket, lua-resty-redis, bundling)
 import suite_bench  # noqa: E402,F401  (the benchmark harness's parsers and report)
 import suite_metrics  # noqa: E402,F401  (app:metrics, promtool, Prometheus)
 import suite_engine  # noqa: E402,F401  (libvirt, graceful shutdown, replicas behind HAProxy)
+import suite_pci  # noqa: E402,F401  (q35 and pc: virtio-pci, ACPI power)
 
 class Tally:
     def __init__(self):
