@@ -74,7 +74,7 @@ def _images(ctx):
     return hello, timeline, common.image(ctx, "api")
 
 
-def _exec_to_200(cmd, port, deadline_s):
+def exec_to_200(cmd, port, deadline_s):
     """Seconds from exec to the first 200 on 127.0.0.1:port/healthz."""
     url = "http://127.0.0.1:%d/healthz" % port
     t0 = time.perf_counter()
@@ -155,9 +155,9 @@ def _api_vs_linux(ctx, accel, runs, linux_runs):
             info, MEM >> 20, accel,
             common.user_net([(xport, linuxvm.GUEST_HTTP_PORT)])))
     for i in range(runs):
-        tl.append(_exec_to_200(l_cmd, port, 60))
+        tl.append(exec_to_200(l_cmd, port, 60))
         if x_cmd and i < linux_runs:
-            tx.append(_exec_to_200(x_cmd[1], x_cmd[0], 180))
+            tx.append(exec_to_200(x_cmd[1], x_cmd[0], 180))
     lost = [n for n, ts in (("lunik", tl), ("Linux", tx))
             if any(t is None for t in ts)]
     note = ("a client polls the forwarded port every 2 ms; both VMs use "
