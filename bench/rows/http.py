@@ -11,13 +11,12 @@ forwarded on 127.0.0.1). Per target and path: 5 back-to-back runs of
 after one unmeasured warm-up run; req/s, p50 and p99 latency, median with
 the spread across runs.
 
-HTTPS (examples/https, the same routes over TLS; 1.3 unless said), 5 runs
-of 10 s each: keep-alive GETs at 30 connections; full handshakes per
-second at TLS 1.3 and at TLS 1.2 (openssl s_time -new -tls1_3 / -tls1_2, a
-fresh session every connection); and,
+HTTPS (examples/https, the same routes over TLS 1.3), 5 runs of 10 s
+each: keep-alive GETs at 30 connections; and,
 outside bench-quick, a new connection per request (wrk -H "Connection:
 close"), which wrk resumes with the previous session's ticket, so it
-measures abbreviated handshakes.
+measures abbreviated handshakes. Full handshakes per second are the tls
+row's (bench/rows/tls.py), measured alternating between the servers.
 
 What dominates: without KVM, TCG's emulation of the guest (QEMU's vCPU
 thread keeps one of the host's two cores busy, and wrk, QEMU's I/O thread
@@ -59,10 +58,6 @@ TLS_CONNS = 30
 # Concurrent s_time clients for full handshakes: each opens one connection
 # at a time, so this is the number of handshakes in flight.
 HANDSHAKE_CLIENTS = 30
-# Full handshakes are measured at each version; the group is the one both
-# sides pick first there (OpenSSL's client offers X25519 first).
-TLS_VERSIONS = ("1.3", "1.2")
-GROUP = {"1.3": "X25519", "1.2": "X25519"}
 
 
 class Plan:
@@ -238,15 +233,11 @@ def http_series(client, url, plan):
 
 
 def https_series(client, url, hostport, plan):
-    """{"keepalive": [run], "full1.3": [run], "full1.2": [run],
-    "resumed": [run]}."""
+    """{"keepalive": [run], "resumed": [run]} (full handshakes are the
+    tls row's, measured alternating between the servers)."""
     wrk(client, url, TLS_CONNS, plan.warmup)
     out = {"keepalive": [wrk(client, url, TLS_CONNS, plan.tls_secs)
                          for _ in range(plan.runs)]}
-    for v in TLS_VERSIONS:
-        out["full" + v] = [handshakes(client, hostport, HANDSHAKE_CLIENTS,
-                                      plan.tls_secs, v)
-                           for _ in range(plan.runs)]
     if plan.resumed:
         out["resumed"] = [wrk(client, url, TLS_CONNS, plan.tls_secs,
                               ["-H", "Connection: close"])
@@ -483,16 +474,6 @@ def _tls_figures(group, label, mine, theirs, base_name, note, plan):
         note + "; each %d s run opens its %d connections afresh, so it "
         "starts with %d full handshakes (about a second of guest CPU under "
         "TCG)" % (plan.tls_secs, TLS_CONNS, TLS_CONNS))
-    for v in TLS_VERSIONS:
-        figs.append(_one(
-            "full TLS %s handshakes/s, %d clients, %s" % (
-                v, HANDSHAKE_CLIENTS, label),
-            group, "hps", "handshakes/s", _pick(mine, "https", "full" + v),
-            _pick(theirs, "https", "full" + v), base_name,
-            note + "; openssl s_time -new -tls%s: a fresh session each "
-            "connection, so an ECDHE key exchange (%s) and an ECDSA "
-            "signature on P-256 in the server each time" % (
-                v.replace(".", "_"), GROUP[v])))
     if plan.resumed:
         figs.append(_one(
             "GET /healthz over TLS, new connection per request, %d conns, "
