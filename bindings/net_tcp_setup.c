@@ -5,6 +5,7 @@
  * them (a full backlog refuses with a RST). The connections themselves
  * are net_tcp.c's.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,6 +206,10 @@ int net_listen(lua_State *L)
 	tcp_accept(lpcb, on_accept);
 	rt_own(L, -1, &s->owner);
 	rt_hold(); /* an open server keeps the machine up */
+	/* The readiness report `lunik run` waits for before it passes the
+	 * -p host ports' connections on (tools/lunikcli/console.py). */
+	printf("lunik: listening on tcp port %u\n", (unsigned)lpcb->local_port);
+	fflush(stdout);
 	return 1;
 }
 

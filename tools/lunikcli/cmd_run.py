@@ -4,7 +4,7 @@ guest's status."""
 
 import os
 
-from . import devices, image, machines, qemu
+from . import image, launch
 from .errors import Error
 from .options import add_bundle_options, add_run_options
 
@@ -20,25 +20,27 @@ def register(sub):
                    metavar="SECONDS",
                    help="a console line every SECONDS (default 5) with "
                    "req/s, connections, heap and tasks")
+    p.add_argument("--ready-file", metavar="FILE",
+                   help="write FILE once the guest listens on every -p "
+                   "port (or, without -p, on its first port); it is "
+                   "removed when the guest ends")
     return p
 
 
 def run(a):
-    mem, devs = qemu.parse_mem(a.mem), devices.device_args(a)
     if a.status is not None:
         if not 0.1 <= a.status <= 86400:
             raise Error("--status %g: give seconds from 0.1 to 86400"
                         % a.status)
         a.args = a.args + ["lunik.status=%g" % a.status]
-    machine = machines.machine(a.machine)
     if (a.lua_path or a.include) and not os.path.isdir(a.image):
         raise Error("--lua-path and --include build an app folder; %s is "
                     "an image" % a.image)
-    path, temp = image.temp_image(a.image, lua_paths=a.lua_path,
-                                  includes=a.include)
-    try:
-        return qemu.run_image(path, mem, a.accel, a.args, a.timeout, devs,
-                              machine)
-    finally:
-        if temp:
-            os.unlink(path)
+    with launch.Launch(a, a.ready_file) as guest:
+        path, temp = image.temp_image(a.image, lua_paths=a.lua_path,
+                                      includes=a.include)
+        try:
+            return guest.run(path)
+        finally:
+            if temp:
+                os.unlink(path)

@@ -4,7 +4,7 @@ failure."""
 
 import os
 
-from . import devices, image, machines, qemu
+from . import image, launch
 from .errors import Error
 from .options import add_bundle_options, add_run_options
 
@@ -22,12 +22,10 @@ def register(sub):
 def run(a):
     if not os.path.isdir(a.dir):
         raise Error("%s: not a folder" % a.dir)
-    mem, devs = qemu.parse_mem(a.mem), devices.device_args(a)
-    machine = machines.machine(a.machine)
-    path, _ = image.temp_image(a.dir, entry=image.TEST_ENTRY,
-                               lua_paths=a.lua_path, includes=a.include)
-    try:
-        return qemu.run_image(path, mem, a.accel, a.args, a.timeout, devs,
-                              machine)
-    finally:
-        os.unlink(path)
+    with launch.Launch(a) as guest:
+        path, _ = image.temp_image(a.dir, entry=image.TEST_ENTRY,
+                                   lua_paths=a.lua_path, includes=a.include)
+        try:
+            return guest.run(path)
+        finally:
+            os.unlink(path)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from . import kvm, machines, qmp
+from . import console, kvm, machines, qmp
 from .errors import Error, note
 
 STATUS_ERROR = 1
@@ -155,12 +155,12 @@ class Stop:
             self.count += 1
 
 
-def run_image(image, mem=128 << 20, accel=None, args=(), timeout=None,
-              devices=(), machine=None):
-    """Boots image on machine (a machines.Machine; None: microvm) with the
-    console on our stdout, with the QEMU device options devices
-    (devices.device_args); returns its status. A first Ctrl-C or SIGTERM
-    shuts the guest down gracefully, a second stops it (status 130)."""
+def start(image, mem=128 << 20, accel=None, args=(), devices=(),
+          machine=None):
+    """Starts QEMU booting image on machine (a machines.Machine; None:
+    microvm) with the QEMU device options devices (devices.device_args)
+    and a QMP socket; returns (process, QMP socket path). The console is
+    the process's stdout, a pipe (console.Console reads it)."""
     if not os.path.isfile(image):
         raise Error("%s: no such image" % image)
     accel = pick_accel(accel)
@@ -172,8 +172,19 @@ def run_image(image, mem=128 << 20, accel=None, args=(), timeout=None,
     # comes to us, and we ask the guest to stop (the console takes no
     # input: io.read sees end of file).
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                            start_new_session=True,
+                            stdout=subprocess.PIPE, start_new_session=True,
                             preexec_fn=die_with_parent)
+    return proc, qmp_path
+
+
+def run_image(image, mem=128 << 20, accel=None, args=(), timeout=None,
+              devices=(), machine=None, ports=(), on_ready=None):
+    """Boots image (see start) with the console on our stdout; returns
+    its status. on_ready() runs once the guest listens on every TCP port
+    in ports (console.Console). A first Ctrl-C or SIGTERM shuts the guest
+    down gracefully, a second stops it (status 130)."""
+    proc, qmp_path = start(image, mem, accel, args, devices, machine)
+    con = console.Console(proc.stdout, ports, on_ready)
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
         with Stop(qmp_path) as stopper:
@@ -192,5 +203,6 @@ def run_image(image, mem=128 << 20, accel=None, args=(), timeout=None,
                     continue
     finally:
         stop(proc)
+        con.join()
         shutil.rmtree(os.path.dirname(qmp_path), ignore_errors=True)
     return decode_status(rc)
