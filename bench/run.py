@@ -19,6 +19,8 @@ Rows (bench/rows/*.py, each a run(ctx) that returns figures):
   build    clean build with and without fetching, lunik build after a
            one-line change
   density  how many api instances run at once, each answering
+  watch    save -> first response from the edited image under lunik
+           watch vs stopping and rerunning by hand; failed requests
 
 --quick runs a short version of every row. Medians with min and max;
 ratios (lunik / baseline) come from the same run. Writes
@@ -41,7 +43,7 @@ import common  # noqa: E402
 import report  # noqa: E402
 
 ROWS = ["boot", "size", "memory", "http", "tls", "overhead", "machines",
-        "build", "density"]
+        "build", "density", "watch"]
 
 
 def host_info():

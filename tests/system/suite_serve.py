@@ -3,13 +3,15 @@ lunik (tools/lunikcli/proxy.py), readiness and --ready-file, and
 `lunik watch` swapping images under load."""
 
 import os
+import re
+import shutil
 import signal
 import socket
 import tempfile
 import threading
 import time
 
-from harness import LUNIK, Failure, Live, free_port, test
+from harness import LUNIK, Failure, Live, free_port, run_cmd, test, test_once
 
 BURST = 200
 
@@ -103,3 +105,163 @@ def test_ready_file_and_burst(ctx):
         for f in os.listdir(tmp):
             os.unlink(os.path.join(tmp, f))
         os.rmdir(tmp)
+
+
+WATCHED_MAIN = """local http = require "http"
+local version = require "version"
+local app = http.app()
+app:get("/v", function() return version end)
+app:get("/healthz", function() return { ok = true } end)
+assert(app:listen(8080))
+"""
+
+
+class Load:
+    """A bounded loopback load on a port while `lunik watch` swaps: one
+    keep-alive client and two that connect anew for every request. Every
+    answer must be a 200; the bodies seen are kept. A keep-alive client
+    retries a request once on a fresh connection when a reused one turns
+    out closed before any byte of the answer (what curl and browsers do:
+    RFC 9112 section 9.3.1; the old guest closes idle keep-alive
+    connections when it drains)."""
+
+    MAX_REQUESTS = 200000
+
+    def __init__(self, port):
+        self.port, self.stop = port, threading.Event()
+        self.lock, self.failures, self.count = threading.Lock(), [], 0
+        self.last = {}
+        self.threads = [threading.Thread(target=self.keepalive, daemon=True)]
+        self.threads += [threading.Thread(target=self.fresh, args=(i,),
+                                          daemon=True) for i in (1, 2)]
+        for t in self.threads:
+            t.start()
+
+    def note(self, who, status, body):
+        with self.lock:
+            self.count += 1
+            if status != 200:
+                self.failures.append((who, status, body[:200]))
+            else:
+                self.last[who] = body
+
+    def fresh(self, i):
+        while not self.stop.is_set() and self.count < self.MAX_REQUESTS:
+            try:
+                status, body = get(self.port, "/v", 30)
+                self.note("fresh%d" % i, 200 if status == "HTTP/1.1 200 OK"
+                          else status, body)
+            except OSError as e:
+                self.note("fresh%d" % i, str(e), b"")
+
+    def keepalive(self):
+        import http.client
+        conn, used = None, False
+        while not self.stop.is_set() and self.count < self.MAX_REQUESTS:
+            for attempt in (1, 2):
+                if conn is None:
+                    conn, used = http.client.HTTPConnection(
+                        "127.0.0.1", self.port, timeout=30), False
+                try:
+                    conn.request("GET", "/v")
+                    r = conn.getresponse()
+                    body = r.read()
+                    self.note("keepalive", r.status, body)
+                    used = not r.will_close
+                    if r.will_close:
+                        conn.close()
+                        conn = None
+                    break
+                except (http.client.RemoteDisconnected, ConnectionResetError,
+                        BrokenPipeError) as e:
+                    conn.close()
+                    conn, retry = None, used
+                    if not retry or attempt == 2:
+                        self.note("keepalive", str(e), b"")
+                        break
+                except OSError as e:
+                    conn.close()
+                    conn = None
+                    self.note("keepalive", str(e), b"")
+                    break
+            time.sleep(0.005)
+        if conn:
+            conn.close()
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(60)
+
+
+def serves(load, body, timeout):
+    """Waits until every client of load has seen body."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with load.lock:
+            seen = list(load.last.values())
+        if len(seen) == 3 and all(b == body for b in seen):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@test
+def test_watch_swaps_under_load(ctx):
+    """lunik watch serves each of 10 edits of a module while a load runs,
+    every answer a 200; a syntax error leaves the last image serving."""
+    port = free_port(socket.SOCK_STREAM)
+    app = tempfile.mkdtemp(prefix="lunik-t-watch-")
+    with open(os.path.join(app, "main.lua"), "w") as f:
+        f.write(WATCHED_MAIN)
+
+    def edit(text):
+        with open(os.path.join(app, "version.lua"), "w") as f:
+            f.write(text)
+    edit('return "v0"\n')
+    guest = Live([LUNIK, "watch", app, "--" + ctx.accel, "--timeout", "900",
+                        "-p", "%d:8080" % port, "--", "log=warn"])
+    load = None
+    try:
+        guest.wait_for(r"lunik: watch: started", 120)
+        load = Load(port)
+        if not serves(load, b"v0", 60):
+            guest.result().fail("v0 was not served: %s" % load.failures[:3])
+        for k in range(1, 11):
+            edit('return "v%d"\n' % k)
+            if not serves(load, b"v%d" % k, 120):
+                guest.result().fail("edit %d was not served" % k)
+        edit('return "v11" +\n')
+        guest.wait_for(r"build failed, the running image keeps serving", 60)
+        time.sleep(1)
+        load.finish()
+        if load.failures:
+            guest.result().fail("%d of %d requests failed, e.g. %s" % (
+                len(load.failures), load.count, load.failures[:5]))
+        if set(load.last.values()) != {b"v10"}:
+            guest.result().fail("after the syntax error: %s" % load.last)
+        guest.proc.send_signal(signal.SIGTERM)
+        r = guest.finish(60).expect_status(0)
+        swaps = len(re.findall(r"lunik: watch: version\.lua: built in \d+ ms, "
+                               r"ready in \d+ ms, swapped", r.out))
+        if swaps < 10:
+            r.fail("%d swap lines for 10 edits" % swaps)
+        r.expect(r"version\.lua:\d+: ")
+    finally:
+        if load:
+            load.finish()
+        guest.kill()
+        shutil.rmtree(app, ignore_errors=True)
+
+
+@test_once
+def test_watch_bad_input(ctx):
+    """watch on a folder without main.lua: one line, status 2."""
+    empty = tempfile.mkdtemp(prefix="lunik-t-watch-")
+    try:
+        rc, out, _, _ = run_cmd([LUNIK, "watch", empty, "-p",
+                                 "%d:80" % free_port(socket.SOCK_STREAM)], 60)
+        if rc != 2 or out.count("\n") != 1 or "has no main.lua" not in out:
+            raise Failure("status %s, said %r" % (rc, out))
+    finally:
+        os.rmdir(empty)

@@ -65,19 +65,27 @@ class Launch:
         if self.ready_file:
             remove(self.ready_file)
 
+    def devices(self, up):
+        """The QEMU device options for a guest behind up (an Upstream of
+        the proxy, or None)."""
+        return devices.device_args(guest_options(self.a, up))
+
+    def ready(self, up, ports):
+        """A guest behind up listens on ports: connections go to it and
+        the ready file is written."""
+        if self.px:
+            self.px.switch(up)
+        if self.ready_file:
+            write_ready_file(self.ready_file, ports)
+
     def run(self, image):
         """Boots image; returns the guest's status. The ready file is
         written once the guest listens on every forwarded port (or, with
         none, on its first port)."""
         a, px = self.a, self.px
         up = px.upstream() if px else None
-        devs = devices.device_args(guest_options(a, up))
-
-        def on_ready(ports):
-            if px:
-                px.switch(up)
-            if self.ready_file:
-                write_ready_file(self.ready_file, ports)
         return qemu.run_image(image, qemu.parse_mem(a.mem), a.accel, a.args,
-                              a.timeout, devs, machines.machine(a.machine),
-                              px.guest_ports() if px else (), on_ready)
+                              a.timeout, self.devices(up),
+                              machines.machine(a.machine),
+                              px.guest_ports() if px else (),
+                              lambda ports: self.ready(up, ports))

@@ -26,6 +26,7 @@ from .errors import Error
 BACKLOG = 4096
 DIAL_TIMEOUT = 10   # seconds for QEMU's forward to take a connection
 QUEUE_WAIT = 2      # seconds to wait for QEMU to accept a dialled one
+REPLAY = 64 << 10   # client bytes kept for passing a refused connection on
 
 
 def split_publish(publish):
@@ -178,41 +179,110 @@ class Proxy:
                 await asyncio.sleep(0.001)
             return r, w
 
+    async def _upstream(self, guest):
+        """Waits for a target, dials it; (Upstream, reader, writer), or
+        None when the dial failed."""
+        while True:
+            await self.ready.wait()
+            if self.target is not None:
+                break
+        up = self.target
+        up.active += 1
+        try:
+            r, w = await self._dial(up, guest)
+        except (OSError, asyncio.TimeoutError):
+            up.active -= 1
+            return None
+        self.conns.add(w)
+        return up, r, w
+
     async def _serve(self, cr, cw, guest):
+        """One client connection, spliced to the current target. While the
+        guest has sent nothing back, what the client sent is kept (up to
+        REPLAY bytes): when a guest that has been swapped out closes the
+        connection without a byte of answer (it was shutting down and
+        never took it: the drain refuses what is still queued), the
+        connection is passed to the current guest with those bytes."""
         self.conns.add(cw)
-        up, uw = None, None
+        sp = Splice()
+        try:
+            sp.link = await self._upstream(guest)
+            if sp.link is None:
+                return
+            to_guest = asyncio.ensure_future(sp.client_side(cr))
+            while True:
+                answered = await pipe_back(sp.link[1], cw)
+                if (answered or self.target is sp.link[0]
+                        or len(sp.sent) > REPLAY):
+                    break
+                old, sp.link = sp.link, await self._upstream(guest)
+                self._release(old)
+                if sp.link is None:
+                    break
+                sp.replay()
+            await to_guest
+        finally:
+            self.conns.discard(cw)
+            cw.close()
+            if sp.link is not None:
+                self._release(sp.link)
+
+    def _release(self, link):
+        up, _, w = link
+        if w in self.conns:
+            self.conns.discard(w)
+            w.close()
+            up.active -= 1
+
+
+class Splice:
+    """A client's side of a spliced connection: link is the current
+    (Upstream, reader, writer) of the guest; sent what the client has
+    sent while it may be replayed."""
+
+    def __init__(self):
+        self.link, self.sent, self.client_done = None, bytearray(), False
+
+    async def client_side(self, cr):
         try:
             while True:
-                await self.ready.wait()
-                if self.target is not None:
+                data = await cr.read(65536)
+                if not data:
                     break
-            up = self.target
-            up.active += 1
-            try:
-                ur, uw = await self._dial(up, guest)
-            except (OSError, asyncio.TimeoutError):
-                return
-            self.conns.add(uw)
-            await asyncio.gather(pipe(cr, uw), pipe(ur, cw))
-        finally:
-            for w in (cw, uw):
-                if w is not None:
-                    self.conns.discard(w)
-                    w.close()
-            if up is not None:
-                up.active -= 1
+                if len(self.sent) <= REPLAY:
+                    self.sent += data
+                w = self.link[2]
+                w.write(data)
+                await w.drain()
+            self.client_done = True
+            if self.link[2].can_write_eof():
+                self.link[2].write_eof()
+        except (OSError, RuntimeError):
+            self.link[2].transport.abort()
+
+    def replay(self):
+        """Sends what the client sent to the new link."""
+        w = self.link[2]
+        w.write(bytes(self.sent))
+        if self.client_done:
+            w.write_eof()
 
 
-async def pipe(r, w):
-    """Copies r to w until r ends, then half-closes w."""
+async def pipe_back(r, w):
+    """Copies the guest's bytes (r) to the client (w) until r ends, then
+    half-closes w; whether any byte came."""
+    answered = False
     try:
         while True:
             data = await r.read(65536)
             if not data:
                 break
+            answered = True
             w.write(data)
             await w.drain()
-        if w.can_write_eof():
+        if answered and w.can_write_eof():
             w.write_eof()
     except (OSError, RuntimeError):
-        w.transport.abort()
+        if answered:
+            w.transport.abort()
+    return answered
