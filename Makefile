@@ -30,7 +30,7 @@ FUZZ_PACKAGES := clang libclang-rt-14-dev
 TEST_PACKAGES := $(FUZZ_PACKAGES) curl wrk netcat-openbsd iproute2 \
 	iputils-ping lua-socket lua-nginx-redis redis-server lua-dkjson \
 	lua-inspect openssl apache2-utils prometheus haproxy libvirt-daemon-system \
-	libvirt-clients
+	libvirt-clients perl docker-registry skopeo
 # The benchmarks also need gnuplot (the chart); bench/linuxvm.py downloads
 # the Linux microVM's own packages.
 BENCH_PACKAGES := gnuplot-nox wrk iproute2 openssl
@@ -160,6 +160,7 @@ install: all $(HOST_LUA)
 	$(Q)tar -c --exclude=__pycache__ tools/lunik tools/lunikcli stdlib | \
 		tar -x -C $(INSTALL_LIB)
 	$(Q)cp kernel/link.ld $(INSTALL_LIB)/kernel/
+	$(Q)mkdir -p $(INSTALL_LIB)/deps && cp deps/sources.sha256 $(INSTALL_LIB)/deps/
 	$(Q)cp $(BUILD)/lunik.o $(INSTALL_LIB)/build/
 	$(Q)cp $(LUNIK_PACK) $(HOST_LUA) $(KVM_PROBE) $(MODULE_LIST) \
 		$(INSTALL_LIB)/build/host/

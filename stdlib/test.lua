@@ -189,10 +189,34 @@ end
 
 local clock = os.clock
 
-function M.run(files)
+-- Where a test is defined, "file:line".
+local function where(fn)
+  local info = debug.getinfo(fn, "S")
+  return info.short_src, info.linedefined
+end
+
+-- The machine-readable report `lunik test` reads (tools/lunikcli/
+-- testreport.py), one console line per event when the boot argument
+-- lunik.test_events is set: "lunik-test: " and a JSON object.
+local events = {}
+function events.on(on)
+  if not on then return function() end end
+  local json = require "json"
+  return function(t)
+    io.stdout:write("lunik-test: ", json.encode(t), "\n")
+    io.stdout:flush()
+  end
+end
+
+-- test.run(files [, opts]) -> passed, failed. opts.filter: only the tests
+-- whose full name string.find finds it in (a Lua pattern); opts.events:
+-- print the event lines (only those when it is "only").
+function M.run(files, opts)
+  opts = opts or {}
+  local emit = events.on(opts.events)
+  local print = opts.events == "only" and function() end or print
   local passed, failed, n = 0, 0, 0
   local function report(ok, name, err, ms)
-    n = n + 1
     if ok then
       passed = passed + 1
       print(string.format("ok   %d - %s (%.1f ms)", n, name, ms))
@@ -201,13 +225,23 @@ function M.run(files)
       print(string.format("FAIL %d - %s", n, name))
       print("    " .. tostring(err):gsub("\n", "\n    "))
     end
+    emit({ e = "end", n = n, status = ok and "ok" or "fail", ms = ms,
+           message = not ok and tostring(err) or nil })
+  end
+  local function start(name, file, line)
+    n = n + 1
+    emit({ e = "start", n = n, name = name, file = file, line = line })
   end
   local function walk(block)
     for _, c in ipairs(block.children) do
       if c.fn then
-        local t0 = clock()
-        local ok, err = run_test(c)
-        report(ok, full_name(c), err, (clock() - t0) * 1000)
+        local name = full_name(c)
+        if not opts.filter or name:find(opts.filter) then
+          start(name, where(c.fn))
+          local t0 = clock()
+          local ok, err = run_test(c)
+          report(ok, name, err, (clock() - t0) * 1000)
+        end
       else
         walk(c)
       end
@@ -220,11 +254,13 @@ function M.run(files)
     local ok = chunk ~= nil
     if ok then ok, err = xpcall(chunk, debug.traceback) end
     if not ok then
+      start(file .. " (loading)", file, 0)
       report(false, file .. " (loading)", err, 0)
     end
     walk(root)
   end
   print(string.format("%d passed, %d failed", passed, failed))
+  emit({ e = "done", passed = passed, failed = failed })
   return passed, failed
 end
 

@@ -10,5 +10,16 @@ if #specs == 0 then
   print("no *_spec.lua files in the app")
   sys.exit(1)
 end
-local passed, failed = test.run(specs)
+table.sort(specs)
+local filter = sys.args["lunik.test_filter"]
+if filter and not pcall(string.find, "", filter) then
+  print("--filter " .. filter .. ": not a Lua pattern")
+  sys.exit(1)
+end
+local passed, failed = test.run(specs, {
+  filter = filter, events = sys.args["lunik.test_events"] })
+if filter and passed + failed == 0 then
+  io.stderr:write("lunik: no test matches --filter ", filter, "\n")
+  sys.exit(1)
+end
 sys.exit(failed == 0 and 0 or 1)

@@ -3,7 +3,7 @@
 import argparse
 import os
 
-from . import image
+from . import buildreport, image
 from .options import add_bundle_options
 
 HELP = "pack DIR and link an image"
@@ -22,6 +22,10 @@ def register(sub):
                    help="PEM CA certificates the image trusts as "
                    "tls.client{ca=\"system\"}, e.g. "
                    "/etc/ssl/certs/ca-certificates.crt")
+    p.add_argument("--report", metavar="FILE",
+                   help="write a JSON report of the image to FILE: its "
+                   "size and sha256, the size of each part, the ROM's "
+                   "files by origin, the versions inside")
     p.add_argument("--entry", help=argparse.SUPPRESS)
     p.add_argument("--no-check", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--link", action="append", help=argparse.SUPPRESS)
@@ -34,6 +38,8 @@ def run(a):
                       debug=a.debug, lua_paths=a.lua_path,
                       includes=a.include, ca_bundle=a.ca_bundle,
                       check=not a.no_check)
+    if a.report:
+        buildreport.write(out, a.report)
     if not a.quiet:
         print("%s: %d bytes" % (out, os.path.getsize(out)))
     return 0

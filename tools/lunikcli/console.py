@@ -18,8 +18,8 @@ TAIL = 16 << 10  # console bytes kept for error reports
 
 
 class Console:
-    def __init__(self, pipe, ports=(), on_ready=None, out=None):
-        self.pipe, self.waiting = pipe, set(ports)
+    def __init__(self, pipe, ports=(), on_ready=None, out=None, lines=None):
+        self.pipe, self.waiting, self.lines = pipe, set(ports), lines
         self.on_ready, self.out = on_ready, out
         self.listening, self.tail = set(), b""
         self.ready = threading.Event()
@@ -37,16 +37,16 @@ class Console:
                 break
             if not chunk:
                 break
-            try:
-                out.write(chunk)
-                out.flush()
-            except (OSError, ValueError):
-                pass  # our stdout went away; keep draining the guest's
             self.tail = (self.tail + chunk)[-TAIL:]
             lines = (partial + chunk).split(b"\n")
-            partial = lines.pop()[-4096:]
+            partial = lines.pop()[-(1 << 20):]
             for line in lines:
                 self._line(line)
+            if self.lines:
+                chunk = b"".join(self.lines(line) for line in lines)
+            write(out, chunk)
+        if self.lines and partial:
+            write(out, self.lines(partial))
         self.pipe.close()
 
     def _line(self, line):
@@ -66,3 +66,11 @@ class Console:
     def join(self, timeout=5):
         """Waits until the guest's console is closed and copied."""
         self.thread.join(timeout)
+
+
+def write(out, data):
+    try:
+        out.write(data)
+        out.flush()
+    except (OSError, ValueError):
+        pass  # our stdout went away; keep draining the guest's

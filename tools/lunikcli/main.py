@@ -10,7 +10,7 @@ import signal
 import sys
 
 from . import (cmd_accel, cmd_build, cmd_domain, cmd_inspect, cmd_new,
-               cmd_run, cmd_test, cmd_watch)
+               cmd_run, cmd_test, cmd_watch, version)
 from .errors import Error
 
 COMMANDS = (cmd_new, cmd_build, cmd_run, cmd_test, cmd_watch, cmd_domain,
@@ -27,11 +27,22 @@ bundle the pure-Lua modules the app requires from those folders, and
 --include MODULE to bundle a module no literal require names."""
 
 
+class VersionAction(argparse.Action):
+    """--version, computed only when asked (it runs git)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version.text())
+        parser.exit()
+
+
 def parser():
     p = argparse.ArgumentParser(
         prog="lunik", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="run and test take boot arguments after --: key=value words")
+    p.add_argument("--version", action=VersionAction, nargs=0,
+                   help="print lunik's version and those of Lua, lwIP, "
+                   "mbedTLS and newlib inside its images")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
     sub.required = True
     for mod in COMMANDS:

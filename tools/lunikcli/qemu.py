@@ -178,13 +178,13 @@ def start(image, mem=128 << 20, accel=None, args=(), devices=(),
 
 
 def run_image(image, mem=128 << 20, accel=None, args=(), timeout=None,
-              devices=(), machine=None, ports=(), on_ready=None):
+              devices=(), machine=None, ports=(), on_ready=None, lines=None):
     """Boots image (see start) with the console on our stdout; returns
     its status. on_ready() runs once the guest listens on every TCP port
-    in ports (console.Console). A first Ctrl-C or SIGTERM shuts the guest
+    in ports; lines filters the console (console.Console). A first Ctrl-C or SIGTERM shuts the guest
     down gracefully, a second stops it (status 130)."""
     proc, qmp_path = start(image, mem, accel, args, devices, machine)
-    con = console.Console(proc.stdout, ports, on_ready)
+    con = console.Console(proc.stdout, ports, on_ready, lines=lines)
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
         with Stop(qmp_path) as stopper:
