@@ -1,135 +1,46 @@
 -- test: busted-style specs for `lunik test`.
 --
--- A spec file calls describe/it/before_each/after_each and the assert
--- functions, which the runner gives it as globals of its own environment:
+-- A spec file calls describe/it and the hooks, assert, spy, stub, mock and
+-- match, which the runner gives it as globals of its own environment:
 --
 --   describe("stack", function()
 --     local s
+--     setup(function() ... end)          -- once, before the block's tests
 --     before_each(function() s = {} end)
---     it("starts empty", function() assert.equal(0, #s) end)
+--     it("starts empty", function()
+--       finally(function() ... end)      -- after this test, pass or fail
+--       assert.are.same({}, s)
+--     end)
+--     pending("pops from empty")         -- counted, not run
 --   end)
 --
--- test.run(files) loads each file, runs every test with the before_each
--- hooks of its enclosing blocks (outer first) and the after_each hooks
--- (inner first, always), prints one line per test and a closing
--- "N passed, N failed", and returns passed, failed.
+-- Aliases as in busted: context/insulate/expose for describe, spec/test
+-- for it, lazy_setup/strict_setup for setup and lazy_teardown/
+-- strict_teardown for teardown (here they all run only when a test of
+-- the block runs). pending("why") inside a test ends it as pending.
+-- The assertions are lunik.test_assert's, spies lunik.test_spy's.
+--
+-- test.run(files) loads each file, runs every test with the setup hooks
+-- of its blocks (once per block), the before_each hooks of its enclosing
+-- blocks (outer first), its finally functions, the after_each hooks
+-- (inner first, always) and the teardown hooks; prints one line per test
+-- and a closing "N passed, N failed" (", N pending" when there are), and
+-- returns passed, failed, pending.
 
 local M = {}
 
-local function fmt(v)
-  if type(v) == "string" then return string.format("%q", v) end
-  return tostring(v)
-end
+local asserts = require "lunik.test_assert"
+local spies = require "lunik.test_spy"
 
-local function fail(msg, level)
-  error(msg, (level or 1) + 2)
-end
+M.assert = asserts.assert
+M.spy, M.stub, M.mock, M.match = spies.spy, spies.stub, spies.mock, asserts.match
 
--- Deep equality; cycles are handled by remembering compared pairs.
-local function same(a, b, seen)
-  if a == b then return true end
-  if type(a) ~= "table" or type(b) ~= "table" then return false end
-  seen = seen or {}
-  if seen[a] == b then return true end
-  seen[a] = b
-  for k, v in pairs(a) do
-    if not same(v, b[k], seen) then return false end
-  end
-  for k in pairs(b) do
-    if a[k] == nil then return false end
-  end
-  return true
-end
-
-local function dump(v, depth)
-  depth = depth or 0
-  if type(v) ~= "table" then return fmt(v) end
-  if depth > 3 then return "{...}" end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = k end
-  table.sort(keys, function(x, y) return tostring(x) < tostring(y) end)
-  local parts = {}
-  for _, k in ipairs(keys) do
-    parts[#parts + 1] = "[" .. fmt(k) .. "] = " .. dump(v[k], depth + 1)
-  end
-  return "{ " .. table.concat(parts, ", ") .. " }"
-end
-
-local assert_mt = {
-  -- assert(v [, msg]) still works as Lua's own
-  __call = function(_, v, msg, ...)
-    if not v then fail(msg or "assertion failed!") end
-    return v, msg, ...
-  end,
-}
-
-M.assert = setmetatable({
-  equal = function(expected, actual, msg)
-    if expected ~= actual then
-      fail((msg and msg .. "\n" or "") .. "expected: " .. fmt(expected) ..
-           "\n      actual: " .. fmt(actual))
-    end
-  end,
-  not_equal = function(a, b, msg)
-    if a == b then fail(msg or ("expected values to differ, both are " .. fmt(a))) end
-  end,
-  same = function(expected, actual, msg)
-    if not same(expected, actual) then
-      fail((msg and msg .. "\n" or "") .. "expected (deep): " .. dump(expected) ..
-           "\n      actual: " .. dump(actual))
-    end
-  end,
-  truthy = function(v, msg)
-    if not v then fail(msg or ("expected a truthy value, got " .. fmt(v))) end
-  end,
-  falsy = function(v, msg)
-    if v then fail(msg or ("expected a falsy value, got " .. fmt(v))) end
-  end,
-  is_nil = function(v, msg)
-    if v ~= nil then fail(msg or ("expected nil, got " .. fmt(v))) end
-  end,
-  not_nil = function(v, msg)
-    if v == nil then fail(msg or "expected a value, got nil") end
-  end,
-  matches = function(pattern, s, msg)
-    if type(s) ~= "string" or not s:find(pattern) then
-      fail(msg or ("expected " .. fmt(s) .. " to match " .. fmt(pattern)))
-    end
-  end,
-  -- assert.error(fn [, expected]): fn must raise; when expected is given
-  -- the error must equal it, or equal it once its "file:line: " is removed.
-  error = function(fn, expected, msg)
-    local ok, err = pcall(fn)
-    if ok then fail(msg or "expected an error, none was raised") end
-    if expected ~= nil then
-      local bare = type(err) == "string" and err:gsub("^[^:\n]+:%d+: ", "", 1)
-      if err ~= expected and bare ~= expected and not same(err, expected) then
-        fail((msg and msg .. "\n" or "") .. "expected error: " .. fmt(expected) ..
-             "\n      actual error: " .. fmt(err))
-      end
-    end
-    return err
-  end,
-  -- assert.error_matches(fn, pattern [, init [, plain]]): fn must raise an
-  -- error whose message string.find(message, pattern, init, plain) finds.
-  error_matches = function(fn, pattern, init, plain, msg)
-    local ok, err = pcall(fn)
-    if ok then fail(msg or "expected an error, none was raised") end
-    if type(err) ~= "string" or not err:find(pattern, init, plain) then
-      fail((msg and msg .. "\n" or "") .. "expected an error matching " ..
-           fmt(pattern) .. "\n      actual error: " .. fmt(err))
-    end
-    return err
-  end,
-}, assert_mt)
-M.assert.are = M.assert
-M.assert.is_true = function(v, msg) M.assert.equal(true, v, msg) end
-M.assert.is_false = function(v, msg) M.assert.equal(false, v, msg) end
-M.assert.has_error = M.assert.error
-M.assert.has_error_matches = M.assert.error_matches
+local PENDING = {}
+local running -- the test being run, for finally
 
 local function new_block(name, parent)
-  return { name = name, parent = parent, before = {}, after = {}, children = {} }
+  return { name = name, parent = parent, before = {}, after = {},
+           setup = {}, teardown = {}, children = {} }
 end
 
 -- The globals a spec file sees, collecting into block (replaced per file).
@@ -145,13 +56,29 @@ local function spec_env(root)
     current = outer
     if not ok then error(err, 0) end
   end
-  env.context = env.describe
+  env.context, env.insulate, env.expose = env.describe, env.describe, env.describe
   function env.it(name, fn)
     table.insert(current.children, { name = name, fn = fn, parent = current })
   end
+  env.spec, env.test = env.it, env.it
+  function env.pending(name)
+    if running then error(setmetatable({ reason = name }, PENDING), 2) end
+    local info = debug.getinfo(2, "Sl")
+    table.insert(current.children, { name = name, pending = true,
+      parent = current, file = info.short_src, line = info.currentline })
+  end
   function env.before_each(fn) table.insert(current.before, fn) end
   function env.after_each(fn) table.insert(current.after, fn) end
-  env.assert = M.assert
+  function env.setup(fn) table.insert(current.setup, fn) end
+  function env.teardown(fn) table.insert(current.teardown, fn) end
+  env.lazy_setup, env.strict_setup = env.setup, env.setup
+  env.lazy_teardown, env.strict_teardown = env.teardown, env.teardown
+  function env.finally(fn)
+    if not running then error("finally: only inside a test", 2) end
+    table.insert(running.finally, fn)
+  end
+  env.assert, env.spy, env.stub, env.mock, env.match =
+    M.assert, M.spy, M.stub, M.mock, M.match
   return env
 end
 
@@ -164,27 +91,43 @@ local function full_name(node)
   return table.concat(parts, " ")
 end
 
--- Runs one test with its hooks; returns ok, err.
+-- Runs one test with its hooks; returns status ("ok", "fail",
+-- "pending"), err.
 local function run_test(t)
   local chain = {}
   local b = t.parent
   while b do table.insert(chain, 1, b); b = b.parent end
-  local ok, err = true, nil
+  local status, err = "ok", nil
   local function step(fn)
     local s, e = xpcall(fn, debug.traceback)
-    if not s and ok then ok, err = false, e end
+    if not s and status == "ok" then
+      if getmetatable(e) == PENDING then
+        status, err = "pending", e.reason
+      else
+        status, err = "fail", e
+      end
+    end
+  end
+  for _, blk in ipairs(chain) do
+    if blk.setup_err then return "fail", "setup failed: " .. blk.setup_err end
   end
   local entered = 0
   for _, blk in ipairs(chain) do
-    for _, h in ipairs(blk.before) do if ok then step(h) end end
-    if not ok then break end
+    for _, h in ipairs(blk.before) do if status == "ok" then step(h) end end
+    if status ~= "ok" then break end
     entered = entered + 1
   end
-  if ok then step(t.fn) end
+  if status == "ok" then
+    running = { finally = {} }
+    step(t.fn)
+    local finals = running.finally
+    running = nil
+    for _, f in ipairs(finals) do step(f) end
+  end
   for i = entered, 1, -1 do
     for _, h in ipairs(chain[i].after) do step(h) end
   end
-  return ok, err
+  return status, err
 end
 
 local clock = os.clock
@@ -208,43 +151,77 @@ function events.on(on)
   end
 end
 
--- test.run(files [, opts]) -> passed, failed. opts.filter: only the tests
--- whose full name string.find finds it in (a Lua pattern); opts.events:
--- print the event lines (only those when it is "only").
+-- Whether block holds a test that runs (with the filter).
+local function has_tests(block, filter)
+  for _, c in ipairs(block.children) do
+    if c.fn or c.pending then
+      if not filter or full_name(c):find(filter) then return true end
+    elseif has_tests(c, filter) then
+      return true
+    end
+  end
+  return false
+end
+
+-- A block's setup or teardown hooks; the first error, or nil.
+local function run_hooks(hooks)
+  for _, h in ipairs(hooks) do
+    local ok, err = xpcall(h, debug.traceback)
+    if not ok then return tostring(err) end
+  end
+end
+
+local MARK = { ok = "ok  ", fail = "FAIL", pending = "PEND" }
+
+-- test.run(files [, opts]) -> passed, failed, pending. opts.filter: only
+-- the tests whose full name string.find finds it in (a Lua pattern);
+-- opts.events: print the event lines (only those when it is "only").
 function M.run(files, opts)
   opts = opts or {}
   local emit = events.on(opts.events)
   local print = opts.events == "only" and function() end or print
-  local passed, failed, n = 0, 0, 0
-  local function report(ok, name, err, ms)
-    if ok then
-      passed = passed + 1
+  local counts, n = { ok = 0, fail = 0, pending = 0 }, 0
+  local function report(status, name, err, ms)
+    counts[status] = counts[status] + 1
+    if status == "ok" then
       print(string.format("ok   %d - %s (%.1f ms)", n, name, ms))
     else
-      failed = failed + 1
-      print(string.format("FAIL %d - %s", n, name))
-      print("    " .. tostring(err):gsub("\n", "\n    "))
+      print(string.format("%s %d - %s%s", MARK[status], n, name,
+        status == "pending" and err and " (" .. tostring(err) .. ")" or ""))
+      if status == "fail" then
+        print("    " .. tostring(err):gsub("\n", "\n    "))
+      end
     end
-    emit({ e = "end", n = n, status = ok and "ok" or "fail", ms = ms,
-           message = not ok and tostring(err) or nil })
+    emit({ e = "end", n = n, status = status, ms = ms,
+           message = err ~= nil and tostring(err) or nil })
   end
   local function start(name, file, line)
     n = n + 1
     emit({ e = "start", n = n, name = name, file = file, line = line })
   end
   local function walk(block)
+    if not has_tests(block, opts.filter) then return end
+    block.setup_err = run_hooks(block.setup)
     for _, c in ipairs(block.children) do
-      if c.fn then
-        local name = full_name(c)
-        if not opts.filter or name:find(opts.filter) then
-          start(name, where(c.fn))
-          local t0 = clock()
-          local ok, err = run_test(c)
-          report(ok, name, err, (clock() - t0) * 1000)
-        end
+      local name = (c.fn or c.pending) and full_name(c)
+      if name and opts.filter and not name:find(opts.filter) then
+        -- filtered out
+      elseif c.pending then
+        start(name, c.file, c.line)
+        report("pending", name, nil, 0)
+      elseif c.fn then
+        start(name, where(c.fn))
+        local t0 = clock()
+        local status, err = run_test(c)
+        report(status, name, err, (clock() - t0) * 1000)
       else
         walk(c)
       end
+    end
+    local err = not block.setup_err and run_hooks(block.teardown)
+    if err then
+      start(full_name(block) .. " (teardown)", block.file or "?", 0)
+      report("fail", full_name(block) .. " (teardown)", err, 0)
     end
   end
   for _, file in ipairs(files) do
@@ -255,13 +232,15 @@ function M.run(files, opts)
     if ok then ok, err = xpcall(chunk, debug.traceback) end
     if not ok then
       start(file .. " (loading)", file, 0)
-      report(false, file .. " (loading)", err, 0)
+      report("fail", file .. " (loading)", err, 0)
     end
     walk(root)
   end
-  print(string.format("%d passed, %d failed", passed, failed))
-  emit({ e = "done", passed = passed, failed = failed })
-  return passed, failed
+  print(string.format("%d passed, %d failed%s", counts.ok, counts.fail,
+    counts.pending > 0 and string.format(", %d pending", counts.pending) or ""))
+  emit({ e = "done", passed = counts.ok, failed = counts.fail,
+         pending = counts.pending })
+  return counts.ok, counts.fail, counts.pending
 end
 
 return M

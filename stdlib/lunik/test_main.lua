@@ -16,9 +16,9 @@ if filter and not pcall(string.find, "", filter) then
   print("--filter " .. filter .. ": not a Lua pattern")
   sys.exit(1)
 end
-local passed, failed = test.run(specs, {
+local passed, failed, pending = test.run(specs, {
   filter = filter, events = sys.args["lunik.test_events"] })
-if filter and passed + failed == 0 then
+if filter and passed + failed + pending == 0 then
   io.stderr:write("lunik: no test matches --filter ", filter, "\n")
   sys.exit(1)
 end

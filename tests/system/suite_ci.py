@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from harness import LUNIK, ROOT, Failure, need_tool, run_cmd, test, test_once
 
 SPECS = os.path.join(ROOT, "tests", "system", "apps", "specs")
+BUSTED = os.path.join(ROOT, "tests", "system", "apps", "busted")
 HANG = """local timer = require "timer"
 describe("slow", function()
   it("hangs forever", function() timer.sleep(1000) end)
@@ -141,5 +142,38 @@ def test_version_and_build_report(ctx):
             os.path.join(tmp, "no", "r.json")], 120)
         if rc != 2 or "--report" not in out:
             raise Failure("a report into a missing folder: %s %r" % (rc, out))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@test
+def test_lunik_test_pending_finally_setup(ctx):
+    """busted's pending (declared and inside a test), finally after a
+    failure and a failing setup, counted on the console, in JUnit (pending
+    as skipped) and in TAP (# SKIP)."""
+    need_tool("prove", "perl")
+    tmp = tempfile.mkdtemp(prefix="lunik-t-ci-")
+    try:
+        junit, tap = os.path.join(tmp, "j.xml"), os.path.join(tmp, "t.tap")
+        r = ctx.lunik("test", BUSTED, "--junit", junit)
+        r.expect(r"^1 passed, 2 failed, 2 pending$",
+                 r"^PEND \d+ - pending not written yet$",
+                 r"^PEND \d+ - pending ends as pending inside \(waits for a fix\)$",
+                 r"^ok   \d+ - finally after a failure saw the finally run",
+                 r"^FAIL \d+ - a setup that fails fails with it$",
+                 r"setup failed: .*no database")
+        if r.status != 1:
+            r.fail("status %s, not 1" % r.status)
+        root = ET.parse(junit).getroot()
+        got = {k: root.get(k) for k in ("tests", "failures", "skipped")}
+        if got != {"tests": "5", "failures": "2", "skipped": "2"}:
+            r.fail("JUnit counts %s" % got)
+        r = ctx.lunik("test", BUSTED, "--tap")
+        with open(tap, "w") as f:
+            f.write(r.out)
+        status, said = prove(tap)
+        if status == 0 or "Failed 2/5 subtests" not in said or \
+                "(less 2 skipped subtests: 1 okay)" not in said:
+            r.fail("prove: status %d\n%s" % (status, said))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
