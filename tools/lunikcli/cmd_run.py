@@ -1,10 +1,11 @@
-"""lunik run FILE|DIR [options] [-- key=value ...]: boots an image (a
-folder is built first) with the console on stdout, and exits with the
-guest's status."""
+"""lunik run FILE|DIR|REF [options] [-- key=value ...]: boots an image (a
+folder is built first, a registry reference pulled first, its boot
+defaults taken) with the console on stdout, and exits with the guest's
+status."""
 
 import os
 
-from . import image, launch
+from . import cmd_pull, image, launch, oci
 from .errors import Error
 from .options import add_bundle_options, add_run_options
 
@@ -13,7 +14,7 @@ HELP = "boot an image (or an app folder)"
 
 def register(sub):
     p = sub.add_parser("run", help=HELP, description=HELP)
-    p.add_argument("image", metavar="FILE|DIR")
+    p.add_argument("image", metavar="FILE|DIR|REF")
     add_run_options(p)
     add_bundle_options(p)
     p.add_argument("--status", nargs="?", const=5.0, type=float,
@@ -24,6 +25,8 @@ def register(sub):
                    help="write FILE once the guest listens on every -p "
                    "port (or, without -p, on its first port); it is "
                    "removed when the guest ends")
+    # None: a REF's boot defaults (`lunik push`) or 128M and microvm
+    p.set_defaults(mem=None, machine=None)
     return p
 
 
@@ -36,9 +39,24 @@ def run(a):
     if (a.lua_path or a.include) and not os.path.isdir(a.image):
         raise Error("--lua-path and --include build an app folder; %s is "
                     "an image" % a.image)
+    pulled = None
+    if not os.path.exists(a.image) and oci.looks_like_ref(a.image):
+        pulled, defaults = cmd_pull.to_temp(a.image)
+        a.args = [str(x) for x in defaults.get("args") or []] + a.args
+        a.mem = a.mem or defaults.get("mem")
+        a.machine = a.machine or defaults.get("machine")
+    a.mem = a.mem or "128M"
+    try:
+        return boot(a, pulled)
+    finally:
+        if pulled:
+            os.unlink(pulled)
+
+
+def boot(a, pulled):
     with launch.Launch(a, a.ready_file) as guest:
-        path, temp = image.temp_image(a.image, lua_paths=a.lua_path,
-                                      includes=a.include)
+        path, temp = (pulled, False) if pulled else image.temp_image(
+            a.image, lua_paths=a.lua_path, includes=a.include)
         try:
             return guest.run(path)
         finally:

@@ -10,13 +10,13 @@ import signal
 import sys
 
 from . import (cmd_accel, cmd_build, cmd_domain, cmd_inspect, cmd_new,
-               cmd_run, cmd_test, cmd_watch, version)
+               cmd_pull, cmd_push, cmd_run, cmd_test, cmd_watch, version)
 from .errors import Error
 
 COMMANDS = (cmd_new, cmd_build, cmd_run, cmd_test, cmd_watch, cmd_domain,
-            cmd_inspect, cmd_accel)
+            cmd_push, cmd_pull, cmd_inspect, cmd_accel)
 # The commands that boot a guest take boot arguments after "--".
-BOOTING = {"run", "test", "watch", "domain"}
+BOOTING = {"run", "test", "watch", "domain", "push"}
 
 DESCRIPTION = """lunik: build, run and test lunik images.
 
