@@ -49,7 +49,7 @@ class Main(unittest.TestCase):
         self.assertIn("bad size 'lots'", err)
         status, _, err = run("build", "x", "--", "a=1")
         self.assertEqual(status, 2)
-        self.assertIn("boot arguments after -- are only for domain, run, test", err)
+        self.assertIn("boot arguments after -- are only for domain, push, run, test, watch", err)
         status, _, err = run("inspect", "/nonexistent/image.elf")
         self.assertEqual((status, err), (2, "lunik: /nonexistent/image.elf: "
                                             "no such image\n"))

@@ -7,7 +7,7 @@ import socket
 import threading
 import unittest
 
-from lunikcli import console, proxy
+from lunikcli import console, launch, proxy
 from lunikcli.errors import Error
 
 
@@ -53,7 +53,7 @@ def ask(port, data=b"hi"):
 
 class Proxy(unittest.TestCase):
     def test_split_publish(self):
-        self.assertEqual(proxy.split_publish(["80:8080", "53:53/udp"]),
+        self.assertEqual(launch.split_publish(["80:8080", "53:53/udp"]),
                          ([(80, 8080)], ["53:53/udp"]))
 
     def test_taken_port(self):

@@ -5,15 +5,27 @@ the guest is ready, and the --ready-file."""
 import argparse
 import os
 
-from . import devices, machines, proxy, qemu
+from . import devices, machines, qemu
 from .errors import Error
+
+
+def split_publish(publish):
+    """The -p options -> ([(hostport, guestport)] of the TCP ones, the UDP
+    ones as given: QEMU keeps forwarding those)."""
+    tcp, other = [], []
+    for spec, (proto, host, guest) in zip(publish, devices.parse_forwards(publish)):
+        if proto == "tcp":
+            tcp.append((host, guest))
+        else:
+            other.append(spec)
+    return tcp, other
 
 
 def guest_options(a, up):
     """A copy of the parsed options a whose -p keeps QEMU's own forwards
     (UDP) and forwards up's private ports (an Upstream, or None)."""
     b = argparse.Namespace(**vars(a))
-    b.publish = proxy.split_publish(a.publish)[1] + (up.publish if up else [])
+    b.publish = split_publish(a.publish)[1] + (up.publish if up else [])
     return b
 
 
@@ -52,9 +64,12 @@ class Launch:
         self.a, self.ready_file = a, ready_file
         qemu.parse_mem(a.mem)
         devices.device_args(guest_options(a, None))  # bad options: now
-        tcp, _ = proxy.split_publish(a.publish)
+        tcp, _ = split_publish(a.publish)
         check_ready_file(ready_file)
-        self.px = proxy.Proxy(tcp) if tcp else None
+        self.px = None
+        if tcp:  # asyncio takes a while to import: only when needed
+            from . import proxy
+            self.px = proxy.Proxy(tcp)
 
     def __enter__(self):
         return self

@@ -22,11 +22,8 @@ registry must take anonymous pushes and pulls.
 """
 
 import hashlib
-import http.client
 import json
 import re
-import socket
-import ssl
 import urllib.parse
 
 from . import version
@@ -111,6 +108,9 @@ class Registry:
         """(status, headers, body) of one request to url (a path on the
         registry, or an absolute URL it gave); raises Error when the
         registry can't be reached."""
+        import http.client  # with ssl, slow to import: only when used
+        import socket
+        import ssl
         u = urllib.parse.urlsplit(urllib.parse.urljoin(
             "%s://%s/" % (self.scheme, self.ref.host), url))
         if u.scheme == "https":

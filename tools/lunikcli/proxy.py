@@ -29,19 +29,6 @@ QUEUE_WAIT = 2      # seconds to wait for QEMU to accept a dialled one
 REPLAY = 64 << 10   # client bytes kept for passing a refused connection on
 
 
-def split_publish(publish):
-    """The -p options -> ([(hostport, guestport)] of the TCP ones, the UDP
-    ones as given: QEMU keeps forwarding those)."""
-    from .devices import parse_forwards
-    tcp, other = [], []
-    for spec, (proto, host, guest) in zip(publish, parse_forwards(publish)):
-        if proto == "tcp":
-            tcp.append((host, guest))
-        else:
-            other.append(spec)
-    return tcp, other
-
-
 def free_port():
     """A loopback TCP port nothing listens on now, for QEMU to bind."""
     s = socket.socket()
