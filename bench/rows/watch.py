@@ -4,9 +4,9 @@
     rebuilds, boots the new image beside the old one and swaps the -p
     port to it once it listens), against the loop by hand: stop `lunik
     run` (SIGTERM, a graceful shutdown) and start it again on the edited
-    folder, until the edit is served;
-  - requests that failed meanwhile, under a light load of two clients
-    that connect anew for each request, in both loops.
+    folder, until the edit is served; with nothing else running, then
+    under a load of two clients that connect anew for each request;
+  - requests that failed under that load, in both loops.
 
 Software emulation; KVM too where it runs guests natively.
 """
@@ -81,8 +81,9 @@ def launch(argv):
                         stderr=subprocess.DEVNULL)
 
 
-def measure(accel, runs, by_hand):
-    """(save -> served seconds per edit, failed requests) for one loop."""
+def measure(accel, runs, by_hand, loaded):
+    """(save -> served seconds per edit, failed requests or None) for one
+    loop, under load or not."""
     tmp = tempfile.mkdtemp(prefix="lunik-bench-watch-")
     port = common.free_port()
     app = os.path.join(tmp, "app")
@@ -98,7 +99,7 @@ def measure(accel, runs, by_hand):
         if serves(port, b"v0", time.perf_counter() + 120, proc) is None:
             common.log("watch: %s never served" % cmd)
             return None, None
-        load = Load(port)
+        load = Load(port) if loaded else None
         for k in range(1, runs + 1):
             time.sleep(0.3)
             edit(app, k)
@@ -114,6 +115,8 @@ def measure(accel, runs, by_hand):
                 return None, None
             times.append(t1 - t0)
         time.sleep(0.3)
+        if not load:
+            return times, None
         load.stop()
         return times, load.failed
     finally:
@@ -127,23 +130,26 @@ def run(ctx):
     runs = 3 if ctx.quick else 10
     figs = []
     accels, _ = common.accels(ctx)
+    base = "stop and lunik run again"
     for accel in accels:
-        common.log("watch: %d edits under lunik watch and by hand (%s)"
-                   % (runs, accel))
-        w, w_failed = measure(accel, runs, False)
-        h, h_failed = measure(accel, runs, True)
-        figs.append(figure(
-            "watch", "save -> first response from the edited image (%s)"
-            % accel, "ms", common.scaled(stats(w) if w else None, 1e3),
-            common.scaled(stats(h) if h else None, 1e3),
-            "stop and lunik run again",
-            note="watch: build, boot beside the old image, swap the "
-            "port once the new one listens"))
-        figs.append(figure(
-            "watch", "failed requests during %d edits under load (%s)"
-            % (runs, accel), "requests",
-            stats([w_failed]) if w_failed is not None else None,
-            stats([h_failed]) if h_failed is not None else None,
-            "stop and lunik run again",
-            note="two clients, a new connection per request"))
+        for loaded in (False, True):
+            common.log("watch: %d edits under lunik watch and by hand (%s%s)"
+                       % (runs, accel, ", loaded" if loaded else ""))
+            w, w_failed = measure(accel, runs, False, loaded)
+            h, h_failed = measure(accel, runs, True, loaded)
+            figs.append(figure(
+                "watch", "save -> first response from the edited image "
+                "(%s%s)" % (accel, ", under load" if loaded else ""), "ms",
+                common.scaled(stats(w) if w else None, 1e3),
+                common.scaled(stats(h) if h else None, 1e3), base,
+                note="watch: build, boot beside the old image, swap the "
+                "port once the new one listens" if not loaded else
+                "the load's clients share the 2 cores with the builds"))
+            if loaded:
+                figs.append(figure(
+                    "watch", "failed requests during %d edits under load (%s)"
+                    % (runs, accel), "requests",
+                    stats([w_failed]) if w_failed is not None else None,
+                    stats([h_failed]) if h_failed is not None else None, base,
+                    note="two clients, a new connection per request"))
     return figs

@@ -11,7 +11,8 @@ import tempfile
 import threading
 import time
 
-from harness import LUNIK, Failure, Live, free_port, run_cmd, test, test_once
+from harness import (LUNIK, ROOT, Failure, Live, free_port, run_cmd, test,
+                     test_once)
 
 BURST = 200
 
@@ -265,3 +266,51 @@ def test_watch_bad_input(ctx):
             raise Failure("status %s, said %r" % (rc, out))
     finally:
         os.rmdir(empty)
+
+
+@test
+def test_watch_with_a_writable_disk(ctx):
+    """With a writable --disk the old guest stops before the new one
+    boots: what it stored is there for the new one, and requests made
+    meanwhile wait for it instead of failing."""
+    port = free_port(socket.SOCK_STREAM)
+    tmp = tempfile.mkdtemp(prefix="lunik-t-watch-")
+    app = os.path.join(tmp, "app")
+    shutil.copytree(os.path.join(ROOT, "tests", "system", "apps", "engine"), app)
+    main = os.path.join(app, "main.lua")
+    guest = Live([LUNIK, "watch", app, "--" + ctx.accel, "--timeout", "600",
+                  "-p", "%d:8080" % port, "--disk",
+                  os.path.join(tmp, "disk.img") + ":16M", "--", "log=warn"])
+    try:
+        guest.wait_for(r"lunik: watch: started", 120)
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        c.request("PUT", "/items/tea", body=b"green")
+        if c.getresponse().status != 204:
+            guest.result().fail("PUT /items/tea failed")
+        c.close()
+        with open(main) as f:
+            text = f.read()
+        with open(main, "w") as f:
+            f.write(text.replace("ok = true", 'ok = "edited"'))
+        deadline = time.monotonic() + 120
+        while True:  # each request waits through the swap, none fails
+            status, body = get(port, "/healthz")
+            if status != "HTTP/1.1 200 OK":
+                guest.result().fail("during the swap: %s %r" % (status, body))
+            if b"edited" in body:
+                break
+            if time.monotonic() > deadline:
+                guest.result().fail("the edit was not served")
+            time.sleep(0.05)
+        status, body = get(port, "/items/tea")
+        if (status, body) != ("HTTP/1.1 200 OK", b"green"):
+            guest.result().fail("after the swap /items/tea: %s %r"
+                                % (status, body))
+        guest.proc.send_signal(signal.SIGTERM)
+        r = guest.finish(60).expect_status(0)
+        r.expect(r"lunik: watch: main\.lua: built in \d+ ms, ready in \d+ ms"
+                 r", swapped")
+    finally:
+        guest.kill()
+        shutil.rmtree(tmp, ignore_errors=True)

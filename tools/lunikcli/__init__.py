@@ -10,6 +10,14 @@
   devices.py   -p, --net, --disk and --no-rng as QEMU device options
   machines.py  what --machine microvm|q35|pc means to QEMU (-M, device models)
   qemu.py      the QEMU command line and running a guest
+  console.py   a guest's console copied to stdout, watched for readiness
+  launch.py    a run's host side: devices, the -p ports, --ready-file
+  proxy.py     the -p TCP ports held by lunik, passed on to the ready guest
+  guest.py     one guest among several (lunik watch)
+  testreport.py  the spec runner's events as TAP, JUnit, the hung test
+  buildreport.py lunik build --report
+  oci.py       images through OCI registries (push, pull, run REF)
+  version.py   lunik --version
   kvm.py       whether KVM runs guests natively here
   scaffold.py  `lunik new`'s app folders, from templates/
   cmd_*.py     one module per command: its options (register) and its work (run)

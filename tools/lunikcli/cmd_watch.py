@@ -89,7 +89,7 @@ class Watch:
         self.mem, self.machine = qemu.parse_mem(a.mem), machines.machine(a.machine)
         self.folders = [a.dir] + list(a.lua_path)
         self.shared_disk = any(not devices.parse_disk(d)[2] for d in a.disk)
-        self.current, self.draining, self.generation = None, [], 0
+        self.current, self.draining = None, []
 
     def build(self):
         """A new temporary image, or None after printing why not."""
@@ -139,16 +139,16 @@ class Watch:
             note("watch: the new image %s within %gs: dropped, %s" % (
                 "ended" if g.proc.poll() is not None else "was not ready",
                 self.a.ready_timeout, "the running image keeps serving"
-                if old and not self.shared_disk else "waiting for a change"))
+                if old else "waiting for a change"))
             g.stop()
             os.unlink(path)
             if old and self.shared_disk:
-                os.unlink(old.image)
                 self.current = None
+                self.restart(old.image)
             return
         ready = time.monotonic()
         self.host.ready(g.up, sorted(g.console.listening))
-        self.current, self.generation = g, self.generation + 1
+        self.current = g
         if old and self.shared_disk:
             os.unlink(old.image)  # already shut down
         elif old:
@@ -159,6 +159,20 @@ class Watch:
         note("watch: %s: built in %d ms, ready in %d ms%s" % (
             what or "started", (built - t0) * 1000, (ready - built) * 1000,
             ", swapped" if old else ""))
+
+    def restart(self, path):
+        """Boots the image at path again (the one a failed new image was
+        to replace, with a writable disk); it serves once ready."""
+        g = self.boot(path)
+        if g.wait_ready(self.a.ready_timeout):
+            self.host.ready(g.up, sorted(g.console.listening))
+            self.current = g
+            note("watch: the previous image serves again")
+        else:
+            g.stop()
+            os.unlink(path)
+            note("watch: the previous image did not come back either; "
+                 "waiting for a change")
 
     def name(self, path):
         """A changed file's name as the user knows it: relative to the
