@@ -239,6 +239,17 @@ local function spy_assertions(s)
       "expected the spy not to be called " .. text .. " " .. fmt(n) ..
       " times, it was called " .. c .. " times"
   end
+  -- Whether a call's field (vals: its arguments, returned: its results)
+  -- is deeply want.
+  local function any_call(field, words, want)
+    for _, call in ipairs(s.calls) do
+      if same(want, call[field]) then
+        return true, "", "expected no call " .. words .. " " .. dump(want)
+      end
+    end
+    return false, "expected a call " .. words .. " " .. dump(want) ..
+      ", calls: " .. dump(s:args()), ""
+  end
   local S = {
     called = function(n)
       if n == nil then
@@ -254,23 +265,10 @@ local function spy_assertions(s)
       return count_check(n, function(a, b) return a <= b end, "at most")
     end,
     called_with = function(...)
-      local want = table.pack(...)
-      for _, call in ipairs(s.calls) do
-        if same(want, call.vals) then
-          return true, "", "expected no call with " .. dump(want)
-        end
-      end
-      return false, "expected a call with " .. dump(want) .. ", calls: " ..
-        dump(s:args()), ""
+      return any_call("vals", "with", table.pack(...))
     end,
     returned_with = function(...)
-      local want = table.pack(...)
-      for _, call in ipairs(s.calls) do
-        if same(want, call.returned) then
-          return true, "", "expected no call returning " .. dump(want)
-        end
-      end
-      return false, "expected a call returning " .. dump(want), ""
+      return any_call("returned", "returning", table.pack(...))
     end,
   }
   local t = {}

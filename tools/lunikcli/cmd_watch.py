@@ -15,7 +15,6 @@ until the new one is ready.
 """
 
 import os
-import signal
 import sys
 import time
 
@@ -63,21 +62,12 @@ def changes(old, new):
     return sorted(p for p in set(old) | set(new) if old.get(p) != new.get(p))
 
 
-class Signals:
+class Signals(qemu.Stop):
     """SIGINT and SIGTERM: the first stops the watch gracefully, the
-    second at once."""
+    second at once (Watch.stop reads the count)."""
 
     def __init__(self):
-        self.count = 0
-
-    def __enter__(self):
-        self.saved = {s: signal.signal(s, self.handle)
-                      for s in (signal.SIGINT, signal.SIGTERM)}
-        return self
-
-    def __exit__(self, *exc):
-        for s, h in self.saved.items():
-            signal.signal(s, h)
+        super().__init__(None)
 
     def handle(self, sig, frame):
         self.count += 1
