@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 from harness import (LUNIK, ROOT, Failure, build, free_port, need_tool,
@@ -32,9 +33,17 @@ http:
 """
 
 
+AUTH = """auth:
+  htpasswd:
+    realm: lunik-test
+    path: %s
+"""
+
+
 @contextlib.contextmanager
-def registry(readonly=False):
-    """A docker-registry on 127.0.0.1 in a temporary folder; yields its
+def registry(readonly=False, user=None):
+    """A docker-registry on 127.0.0.1 in a temporary folder (with HTTP
+    Basic authentication of (user, password) when given); yields its
     HOST:PORT and stops it by its pid."""
     need_tool("docker-registry", "docker-registry")
     tmp = tempfile.mkdtemp(prefix="lunik-t-registry-")
@@ -43,6 +52,12 @@ def registry(readonly=False):
     with open(conf, "w") as f:
         f.write(CONFIG % (os.path.join(tmp, "data"),
                           "true" if readonly else "false", port))
+        if user:
+            need_tool("htpasswd", "apache2-utils")
+            pw = os.path.join(tmp, "htpasswd")
+            subprocess.run(["htpasswd", "-Bbc", pw] + list(user), check=True,
+                           capture_output=True, timeout=30)
+            f.write(AUTH % pw)
     log = open(os.path.join(tmp, "log"), "wb")
     proc = subprocess.Popen(["docker-registry", "serve", conf], stdout=log,
                             stderr=subprocess.STDOUT,
@@ -55,6 +70,9 @@ def registry(readonly=False):
                                             timeout=2) as r:
                     if r.status == 200:
                         break
+            except urllib.error.HTTPError as e:
+                if e.code == 401 and user:
+                    break
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -73,8 +91,14 @@ def registry(readonly=False):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def lunik(*argv, timeout=180):
-    rc, out, _, _ = run_cmd([LUNIK] + list(argv), timeout)
+def lunik(*argv, timeout=180, env=None):
+    saved = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        rc, out, _, _ = run_cmd([LUNIK] + list(argv), timeout)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     return rc, out
 
 
@@ -156,6 +180,21 @@ def test_push_pull_round_trip(ctx):
         one_line_error(rc, out, "no registry", "cannot reach the registry")
         rc, out = lunik("pull", "Not A Ref", "-o", pulled)
         one_line_error(rc, out, "a bad REF", "not an image reference")
+        with registry(user=("ci", "s3cret")) as host:
+            ref = "%s/lunik/hello:auth" % host
+            rc, out = lunik("push", image, ref)
+            one_line_error(rc, out, "no credentials", "LUNIK_REGISTRY_USER")
+            good = {"LUNIK_REGISTRY_USER": "ci", "LUNIK_REGISTRY_PASSWORD": "s3cret"}
+            bad = dict(good, LUNIK_REGISTRY_PASSWORD="wrong")
+            rc, out = lunik("push", image, ref, env=bad)
+            one_line_error(rc, out, "a wrong password", "refused the credentials")
+            rc, out = lunik("push", image, ref, env=good)
+            if rc != 0:
+                raise Failure("push with credentials: %s" % out)
+            rc, out = lunik("pull", ref, "-o", pulled, env=good)
+            with open(pulled, "rb") as f:
+                if rc != 0 or f.read() != data:
+                    raise Failure("pull with credentials: %s" % out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

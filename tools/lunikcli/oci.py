@@ -17,12 +17,17 @@ checks every digest and size.
 
 A reference is HOST[:PORT]/NAME[:TAG|@sha256:DIGEST] (TAG defaults to
 latest). Loopback hosts (localhost, 127.x, [::1]) are spoken to over
-plain HTTP, every other over HTTPS. There is no authentication yet: the
-registry must take anonymous pushes and pulls.
+plain HTTP, every other over HTTPS. A registry that asks for HTTP Basic
+authentication (RFC 7617; docker-registry's htpasswd) gets the user and
+password of the environment variables LUNIK_REGISTRY_USER and
+LUNIK_REGISTRY_PASSWORD; token authentication (a Bearer challenge) is
+not supported yet.
 """
 
+import base64
 import hashlib
 import json
+import os
 import re
 import urllib.parse
 
@@ -103,6 +108,25 @@ class Registry:
     def __init__(self, ref):
         self.ref = ref
         self.scheme = "http" if ref.loopback() else "https"
+        self.auth = None  # the Authorization header, once asked for
+
+    def authorize(self, r):
+        """After a 401: sets the credentials the challenge asks for, or
+        raises Error saying why there are none to give."""
+        challenge = r.getheader("WWW-Authenticate") or ""
+        if not challenge.lower().startswith("basic"):
+            raise Error("%s: the registry asks for %s authentication, which "
+                        "lunik does not support yet"
+                        % (self.ref.text, challenge.split(" ")[0] or "an"))
+        user = os.environ.get("LUNIK_REGISTRY_USER")
+        password = os.environ.get("LUNIK_REGISTRY_PASSWORD")
+        if self.auth or user is None or password is None:
+            raise Error("%s: the registry %s credentials: set "
+                        "LUNIK_REGISTRY_USER and LUNIK_REGISTRY_PASSWORD"
+                        % (self.ref.text, "refused the" if self.auth
+                           else "asks for"))
+        self.auth = "Basic " + base64.b64encode(
+            ("%s:%s" % (user, password)).encode()).decode()
 
     def request(self, method, url, body=None, headers=None, redirects=3):
         """(status, headers, body) of one request to url (a path on the
@@ -119,8 +143,11 @@ class Registry:
         else:
             conn = http.client.HTTPConnection(u.netloc, timeout=TIMEOUT)
         path = u.path + ("?" + u.query if u.query else "")
+        sent = dict(headers or {})
+        if self.auth and u.netloc == self.ref.host:  # not to a redirect's
+            sent["Authorization"] = self.auth
         try:
-            conn.request(method, path, body=body, headers=headers or {})
+            conn.request(method, path, body=body, headers=sent)
             r = conn.getresponse()
             data = r.read()
         except (OSError, http.client.HTTPException) as e:
@@ -135,8 +162,10 @@ class Registry:
                 r.getheader("Location"):
             loc = urllib.parse.urljoin("%s://%s%s" % (u.scheme, u.netloc, path),
                                        r.getheader("Location"))
-            return self.request(method, loc,
-                                body, headers, redirects - 1)
+            return self.request(method, loc, body, headers, redirects - 1)
+        if r.status == 401 and u.netloc == self.ref.host:
+            self.authorize(r)
+            return self.request(method, url, body, headers, redirects)
         return r.status, r, data
 
     def refused(self, what, status, data):
