@@ -134,7 +134,7 @@ describe("spies and stubs", function()
     assert.stub(s).was.called(3)
     assert.stub(s).was.called_at_least(2)
     s:revert()
-    assert.has_error(function() fs.read() end)
+    assert.has_error(function() fs.read() end, "the real one")
   end)
   it("mock spies every function of a table", function()
     local t = { f = function() return 1 end, inner = { g = function() return 2 end } }

@@ -193,26 +193,32 @@ class Proxy:
         self.conns.add(cw)
         sp = Splice()
         try:
-            sp.link = await self._upstream(guest)
-            if sp.link is None:
-                return
-            to_guest = asyncio.ensure_future(sp.client_side(cr))
-            while True:
-                answered = await pipe_back(sp.link[1], cw)
-                if (answered or self.target is sp.link[0]
-                        or len(sp.sent) > REPLAY):
-                    break
-                old, sp.link = sp.link, await self._upstream(guest)
-                self._release(old)
-                if sp.link is None:
-                    break
-                sp.replay()
-            await to_guest
+            await self._splice(sp, cr, cw, guest)
+        except asyncio.CancelledError:
+            pass  # closing: a cancelled task would be logged as an error
         finally:
             self.conns.discard(cw)
             cw.close()
             if sp.link is not None:
                 self._release(sp.link)
+
+    async def _splice(self, sp, cr, cw, guest):
+        sp.link = await self._upstream(guest)
+        if sp.link is None:
+            return
+        to_guest = asyncio.ensure_future(sp.client_side(cr))
+        while True:
+            answered = await pipe_back(sp.link[1], cw)
+            if (answered or self.target is sp.link[0]
+                    or len(sp.sent) > REPLAY):
+                break
+            old, sp.link = sp.link, await self._upstream(guest)
+            self._release(old)
+            if sp.link is None:
+                to_guest.cancel()
+                return
+            sp.replay()
+        await to_guest
 
     def _release(self, link):
         up, _, w = link

@@ -119,6 +119,9 @@ elseif what == "fwd" then
   -- to the UDP one, 100 ms apart, while we sit halted in between: each
   -- must wake us (a missed wake-up shows as a wait to the deadline).
   local tcp, udp = tonumber(sys.args.tcp), tonumber(sys.args.udp)
+  -- No net.listen here (we take the SYN ourselves), so we say what it
+  -- would: `lunik run` passes the -p connections on once it reads this.
+  print("lunik: listening on tcp port " .. tcp)
   print("ready")
   local t0 = sys.monotonic()
   local got_syn, datagrams = false, {}
