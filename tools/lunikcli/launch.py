@@ -104,4 +104,5 @@ class Launch:
                               a.timeout, self.devices(up),
                               machines.machine(a.machine),
                               px.guest_ports() if px else (),
-                              lambda ports: self.ready(up, ports), lines)
+                              (lambda ports: self.ready(up, ports))
+                              if px or self.ready_file else None, lines)

@@ -218,6 +218,8 @@ class Proxy:
                 to_guest.cancel()
                 return
             sp.replay()
+        if not answered and cw.can_write_eof():
+            cw.write_eof()  # the guest closed without a word: so do we
         await to_guest
 
     def _release(self, link):

@@ -156,11 +156,12 @@ class Stop:
 
 
 def start(image, mem=128 << 20, accel=None, args=(), devices=(),
-          machine=None):
+          machine=None, pipe=True):
     """Starts QEMU booting image on machine (a machines.Machine; None:
     microvm) with the QEMU device options devices (devices.device_args)
     and a QMP socket; returns (process, QMP socket path). The console is
-    the process's stdout, a pipe (console.Console reads it)."""
+    the process's stdout: a pipe (console.Console reads it), or ours
+    when pipe is false."""
     if not os.path.isfile(image):
         raise Error("%s: no such image" % image)
     accel = pick_accel(accel)
@@ -172,7 +173,8 @@ def start(image, mem=128 << 20, accel=None, args=(), devices=(),
     # comes to us, and we ask the guest to stop (the console takes no
     # input: io.read sees end of file).
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, start_new_session=True,
+                            stdout=subprocess.PIPE if pipe else None,
+                            start_new_session=True,
                             preexec_fn=die_with_parent)
     return proc, qmp_path
 
@@ -181,10 +183,15 @@ def run_image(image, mem=128 << 20, accel=None, args=(), timeout=None,
               devices=(), machine=None, ports=(), on_ready=None, lines=None):
     """Boots image (see start) with the console on our stdout; returns
     its status. on_ready() runs once the guest listens on every TCP port
-    in ports; lines filters the console (console.Console). A first Ctrl-C or SIGTERM shuts the guest
-    down gracefully, a second stops it (status 130)."""
-    proc, qmp_path = start(image, mem, accel, args, devices, machine)
-    con = console.Console(proc.stdout, ports, on_ready, lines=lines)
+    in ports; lines filters the console (console.Console). Without any
+    of them QEMU writes the console to our stdout itself, so nothing of
+    it is in flight in lunik when lunik is killed. A first Ctrl-C or
+    SIGTERM shuts the guest down gracefully, a second stops it (status
+    130)."""
+    read = bool(ports) or on_ready is not None or lines is not None
+    proc, qmp_path = start(image, mem, accel, args, devices, machine, read)
+    con = console.Console(proc.stdout, ports, on_ready, lines=lines) \
+        if read else None
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
         with Stop(qmp_path) as stopper:
@@ -203,6 +210,7 @@ def run_image(image, mem=128 << 20, accel=None, args=(), timeout=None,
                     continue
     finally:
         stop(proc)
-        con.join()
+        if con:
+            con.join()
         shutil.rmtree(os.path.dirname(qmp_path), ignore_errors=True)
     return decode_status(rc)
