@@ -197,7 +197,13 @@ def run_image(image, mem=128 << 20, accel=None, args=(), timeout=None,
         with Stop(qmp_path) as stopper:
             while True:
                 if stopper.count > 1:
-                    return 130
+                    # QMP fails too when QEMU is already powering off (a
+                    # guest that shuts down at once): its own status then.
+                    try:
+                        rc = proc.wait(timeout=0.5)
+                        break
+                    except subprocess.TimeoutExpired:
+                        return 130
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     print("\nlunik: timed out after %gs" % timeout,
