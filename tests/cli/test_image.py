@@ -37,7 +37,8 @@ class Build(unittest.TestCase):
     def test_build_is_reproducible_and_inspectable(self):
         with TempDir() as d:
             app = os.path.join(d, "app")
-            write(os.path.join(app, "main.lua"), 'print(require "m".x)\n')
+            write(os.path.join(app, "main.lua"),
+                  'print(require "m".x, require "kv")\n')
             write(os.path.join(app, "m.lua"), "return { x = 1 }\n")
             write(os.path.join(app, ".secret"), "never packed")
             a = image.build_image(app, os.path.join(d, "a.elf"))
@@ -46,8 +47,14 @@ class Build(unittest.TestCase):
             listing = cmd_inspect.files(a)
             names = [n for n, _, _ in listing]
             self.assertIn("app/main.lua", names)
-            self.assertIn("stdlib/http/server.lua", names)
+            self.assertIn("stdlib/kv.lua", names)
+            self.assertNotIn("stdlib/http/server.lua", names)  # not required
+            self.assertIn(".lunik/omitted", names)
             self.assertNotIn("app/.secret", names)
+            mods, mbedtls = cmd_inspect.linked(a)
+            self.assertIn("kvcodec", mods)
+            self.assertNotIn("net", mods)
+            self.assertEqual(mbedtls, [])
             origins = {n: o for n, _, o in listing}
             self.assertEqual(origins["app/m.lua"], "app")
             self.assertEqual(origins["stdlib/kv.lua"], "stdlib")

@@ -1,11 +1,14 @@
 """image -- packing an app into a ROM archive and linking a bootable image.
 
-Building never compiles C: the app folder, stdlib/ and the modules bundled
-from --lua-path folders (bundle.py) are packed by build/host/lunik-pack into
-a ROM archive, wrapped in an ELF object, and linked against the runtime
-that `make` built once (build/lunik.o and the libraries). A second link
-adds the symbol table the kernel prints panic backtraces with. The same
-inputs give a byte-identical image.
+Building never compiles C: the app folder, the stdlib/ modules it needs
+and the modules bundled from --lua-path folders (bundle.py's selection)
+are packed by build/host/lunik-pack into a ROM archive, wrapped in an ELF
+object, and linked against the runtime that `make` built once
+(build/lunik.o, the bindings the selection names from
+build/lunik-modules.a, and the libraries: what they do not use is not
+linked). A second link adds the symbol table the kernel prints panic
+backtraces with and drops the ELF's own. The same inputs give a
+byte-identical image.
 """
 
 import os
@@ -28,13 +31,15 @@ def runtime_parts():
     parts = {
         "ldscript": os.path.join(paths.ROOT, "kernel", "link.ld"),
         "core": os.path.join(paths.BUILD, "lunik.o"),
+        "modules": os.path.join(paths.BUILD, "lunik-modules.a"),
         "pack": os.path.join(paths.HOST, "lunik-pack"),
         # Users before what they use: mbedTLS's TLS, X.509, crypto.
         "libs": [os.path.join(paths.SYSROOT, "lib", n)
                  for n in ("libmbedtls.a", "libmbedx509.a", "libmbedcrypto.a",
                            "liblua.a", "liblwip.a", "libm.a", "libc.a")],
     }
-    missing = [p for p in [parts["core"], parts["pack"]] + parts["libs"]
+    missing = [p for p in [parts["core"], parts["modules"], parts["pack"]] +
+               parts["libs"]
                if not os.path.exists(p)]
     if missing:
         raise Error("the runtime is not built (%s missing): run `make` in %s"
@@ -80,14 +85,17 @@ def ksyms_blob(elf):
     return b"KSYM" + struct.pack("<I", len(syms)) + bytes(entries) + bytes(names)
 
 
-def link(parts, objs, out, debug=False):
-    strip = [] if debug else ["--strip-debug"]
-    run_tool(["ld", "-nostdlib"] + strip +
+def link(parts, objs, openers, out, strip="--strip-debug"):
+    """Links an image at out: the runtime, objs, the bindings whose
+    luaopen_ functions are named in openers, and what they use of the
+    libraries. strip: an ld option (--strip-debug, --strip-all) or None."""
+    run_tool(["ld", "-nostdlib"] + ([strip] if strip else []) +
              ["-n", "--gc-sections", "--build-id=none",
               "-z", "max-page-size=4096", "-z", "noexecstack",
               "-T", parts["ldscript"], "-o", out, parts["core"]] + objs +
-             ["--start-group"] + parts["libs"] + [parts["libgcc"],
-                                                  "--end-group"])
+             [a for o in openers for a in ("-u", o)] +
+             ["--start-group", parts["modules"]] + parts["libs"] +
+             [parts["libgcc"], "--end-group"])
 
 
 def blob_object(tmp, data_name, obj_name, section):
@@ -149,25 +157,43 @@ def check_app(app_dir, entry=None):
                     "(`lunik new NAME` makes a start)" % app_dir)
 
 
-def rom_inputs(app_dir, files, entry=None, ca_bundle=None, tmp=None):
+def stdlib_bytecode(rel):
+    """The bytecode `make` compiled stdlib/rel to (build/stdlib/rel);
+    Error when it is missing or older than its source."""
+    src = os.path.join(paths.STDLIB, rel)
+    bc = os.path.join(paths.STDLIB_BYTECODE, rel)
+    try:
+        fresh = os.path.getmtime(bc) >= os.path.getmtime(src)
+    except OSError:
+        fresh = False
+    if not fresh:
+        raise Error("%s is %s: run `make` in %s" % (
+            paths.rel(bc), "out of date" if os.path.exists(bc) else "missing",
+            paths.ROOT), STATUS_FAILED)
+    return bc
+
+
+def rom_inputs(app_dir, sel, tmp, entry=None, ca_bundle=None):
     """lunik-pack's arguments for an image: (ROM name, host path) pairs of
-    the app, stdlib/, the bundled modules (files, from bundle.bundle) and
-    lunik's own metadata."""
+    the app, the stdlib/ files and bundled modules of sel (a
+    bundle.Selection) and lunik's own metadata, written into tmp."""
     args = []
     for rel in rom.app_files(app_dir):
         args += ["--file", "app/%s=%s" % (rel, os.path.join(app_dir, rel))]
-    for rel in rom.app_files(paths.STDLIB):
-        args += ["--file", "stdlib/%s=%s" % (rel, os.path.join(paths.STDLIB,
-                                                                rel))]
+    for rel in sorted(sel.stdlib):
+        args += ["--file", "stdlib/%s=%s" % (rel, stdlib_bytecode(rel))]
     if entry:
         args += ["--entry", entry]
-    for name, path, _ in files:
+    for name, path, _ in sel.files:
         args += ["--file", "%s=%s" % (name, path)]
-    if files:
-        man = os.path.join(tmp, "manifest")
-        with open(man, "w") as f:
-            f.write(bundle.manifest(files))
-        args += ["--file", "%s=%s" % (bundle.MANIFEST, man)]
+    meta = [(bundle.MANIFEST, bundle.manifest(sel.files)),
+            (bundle.OMITTED, bundle.omitted(sel))]
+    for name, text in meta:
+        if text:
+            path = os.path.join(tmp, os.path.basename(name))
+            with open(path, "w") as f:
+                f.write(text)
+            args += ["--file", "%s=%s" % (name, path)]
     if ca_bundle:
         args += ["--file", "%s=%s" % (CA_BUNDLE_ROM,
                                       os.path.abspath(ca_bundle))]
@@ -176,8 +202,9 @@ def rom_inputs(app_dir, files, entry=None, ca_bundle=None, tmp=None):
 
 def build_image(app_dir, out, entry=None, extra_objs=(), debug=False,
                 lua_paths=(), includes=(), ca_bundle=None, check=True):
-    """Packs app_dir, stdlib/ and the modules bundled from lua_paths into a
-    ROM and links the image at out; returns out. Debug information (for
+    """Packs app_dir, what it needs of stdlib/ and the modules bundled
+    from lua_paths into a ROM and links the image at out, with the
+    bindings it needs; returns out. Debug information (for
     gdb) is kept only when debug is true; panic backtraces use the image's
     own symbol table either way. ca_bundle, a PEM file, becomes the
     image's system CA certificates."""
@@ -188,25 +215,26 @@ def build_image(app_dir, out, entry=None, extra_objs=(), debug=False,
     if check:
         check_syntax(app_dir, rom.app_files(app_dir))
     try:
-        files, warnings = bundle.bundle(app_dir, lua_paths, includes,
-                                        paths.ROOT)
+        sel = bundle.bundle(app_dir, lua_paths, includes, paths.ROOT, entry)
+        openers = bundle.openers(sel, paths.ROOT)
     except bundle.BundleError as e:
         raise Error(str(e))
-    for w in warnings:
+    for w in sel.warnings:
         warn(w)
     tmp = tempfile.mkdtemp(prefix="lunik-build-")
     try:
         run_tool([parts["pack"], "-o", os.path.join(tmp, "rom.bin")] +
-                 rom_inputs(app_dir, files, entry, ca_bundle, tmp))
+                 rom_inputs(app_dir, sel, tmp, entry, ca_bundle))
         romobj = blob_object(tmp, "rom.bin", "rom.o", ".rom")
         objs = [romobj] + [os.path.abspath(o) for o in extra_objs]
         first = os.path.join(tmp, "pass1.elf")
-        link(parts, objs, first)
+        link(parts, objs, openers, first)
         with open(os.path.join(tmp, "ksyms.bin"), "wb") as f:
             f.write(ksyms_blob(first))
         ksyms = blob_object(tmp, "ksyms.bin", "ksyms.o", ".ksyms")
         final = os.path.join(tmp, "image.elf")
-        link(parts, objs + [ksyms], final, debug)
+        link(parts, objs + [ksyms], openers, final,
+             None if debug else "--strip-all")
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         shutil.move(final, out)
     finally:
