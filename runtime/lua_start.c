@@ -157,8 +157,8 @@ static int searcher_omitted(lua_State *L)
 	if (!omitted(name))
 		return 0;
 	return luaL_error(L, "module '%s' is not in this image: lunik build "
-			     "left it out, as no require with a literal name "
-			     "asks for it (build with --include %s)",
+			     "left it out, as nothing in the app's "
+			     "code names it (build with --include %s)",
 			  name, name);
 }
 
