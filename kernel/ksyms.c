@@ -33,7 +33,7 @@ bool ksyms_lookup(uintptr_t addr, const char **name, uintptr_t *off)
 	size_t names_len;
 	uint32_t count, lo, hi;
 
-	if (!table(&e, &count, &names, &names_len))
+	if (!table(&e, &count, &names, &names_len) || addr > UINT32_MAX)
 		return false;
 	/* The last entry with e[i].addr <= addr: lo ends as its index + 1. */
 	lo = 0;

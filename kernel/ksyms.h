@@ -11,14 +11,15 @@
  *
  *   header   char     magic[4]     "KSYM" (no NUL)
  *            uint32_t count        number of entries
- *   entries  count times, sorted by addr ascending (16 bytes each):
- *            uint64_t addr         the symbol's address in the image
+ *   entries  count times, sorted by addr ascending (12 bytes each):
+ *            uint32_t addr         the symbol's address in the image
+ *                                  (images live below 4 GiB, link.ld)
  *            uint32_t name_off     offset of its name, counted from the
  *                                  first byte after the last entry
  *            uint32_t size         its size in bytes; 0 if unknown
- *   names    NUL-terminated strings, in any order
+ *   names    NUL-terminated strings, in any order; entries may share one
  *
- * So the names start at byte 8 + 16 * count of the section. Only code
+ * So the names start at byte 8 + 12 * count of the section. Only code
  * symbols are useful (nm types t, T, w, W). A table that does not fit the
  * section, or whose magic differs, is ignored.
  */
@@ -34,7 +35,7 @@ struct ksyms_header {
 };
 
 struct ksyms_entry {
-	uint64_t addr;
+	uint32_t addr;
 	uint32_t name_off;
 	uint32_t size;
 };

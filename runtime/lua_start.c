@@ -24,9 +24,30 @@
 #define ROM_PATH "/app/?.lua;/app/?/init.lua;/stdlib/?.lua;/stdlib/?/init.lua"
 #define ENTRY_FILE ".lunik/entry"
 #define OMITTED_FILE ".lunik/omitted"
+#define BYTECODE_FILE ".lunik/bytecode"
 #define DEFAULT_ENTRY "app/main.lua"
 
 extern const struct rt_module __lunik_modules_start[], __lunik_modules_end[];
+
+/* Whether (name) is a line of ROM file (list), one of lunik build's
+ * (tools/lunikcli/image.py): .lunik/omitted, .lunik/bytecode. */
+static bool rom_lists(const char *list, const char *name, size_t len)
+{
+	struct rom_file f;
+	const char *p, *end;
+
+	if (rom_find(&rt_rom, list, strlen(list), &f) != ROM_OK)
+		return false;
+	for (p = (const char *)f.data, end = p + f.size; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+
+		if (n == len && memcmp(p, name, len) == 0)
+			return true;
+		p += n + 1;
+	}
+	return false;
+}
 
 /* Where the chunk of a file's (size) bytes at (p) starts, as stock Lua's
  * luaL_loadfilex skips: a UTF-8 byte-order mark, then a first line that
@@ -46,21 +67,22 @@ static size_t chunk_start(const char *p, size_t size)
 }
 
 /* Loads ROM file (name) as a chunk; its chunk name drops the "app/"
- * prefix so messages read "main.lua:3:". The app's files load as text
- * only; stdlib/'s are bytecode the build compiled (the Makefile's
- * STDLIB_BC, by the host's luac of this Lua), which nothing of the app
- * can put there. Returns a lua_load status with the chunk or a message
- * pushed. */
+ * prefix so messages read "main.lua:3:". A file listed in .lunik/bytecode
+ * is bytecode the build compiled from the app's or the stdlib's source
+ * with the host's Lua of this version and configuration (its chunk names
+ * already so); every other file loads as text only, so an app's own
+ * binary chunks stay refused. Returns a lua_load status with the chunk or
+ * a message pushed. */
 static int load_rom(lua_State *L, const char *name, size_t len,
 		    const struct rom_file *f)
 {
-	bool app = strncmp(name, "stdlib/", 7) != 0;
+	bool built = rom_lists(BYTECODE_FILE, name, len);
 	const char *shown = strncmp(name, "app/", 4) == 0 ? name + 4 : name;
 	const char *chunkname = lua_pushfstring(L, "@%s", shown);
 	size_t skip = chunk_start((const char *)f->data, f->size);
 	int status = luaL_loadbufferx(L, (const char *)f->data + skip,
 				      f->size - skip, chunkname,
-				      app ? "t" : "b");
+				      built ? "b" : "t");
 
 	lua_remove(L, -2);
 	return status;
@@ -126,27 +148,6 @@ static int searcher_rom(lua_State *L)
 	return 1;
 }
 
-/* Whether (name) is a line of ROM file .lunik/omitted: a built-in module
- * lunik build left out of this image (tools/lunikcli/bundle.py). */
-static bool omitted(const char *name)
-{
-	size_t len = strlen(name);
-	struct rom_file f;
-	const char *p, *end;
-
-	if (rom_find(&rt_rom, OMITTED_FILE, strlen(OMITTED_FILE), &f) != ROM_OK)
-		return false;
-	for (p = (const char *)f.data, end = p + f.size; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = (size_t)((nl ? nl : end) - p);
-
-		if (n == len && memcmp(p, name, len) == 0)
-			return true;
-		p += n + 1;
-	}
-	return false;
-}
-
 /* package.searchers[3]: after the preload and ROM searchers found
  * nothing, a module the build left out raises an error that says how to
  * put it in; any other name is not found as usual. */
@@ -154,7 +155,7 @@ static int searcher_omitted(lua_State *L)
 {
 	const char *name = luaL_checkstring(L, 1);
 
-	if (!omitted(name))
+	if (!rom_lists(OMITTED_FILE, name, strlen(name)))
 		return 0;
 	return luaL_error(L, "module '%s' is not in this image: lunik build "
 			     "left it out, as nothing in the app's "

@@ -58,8 +58,16 @@ class Build(unittest.TestCase):
             origins = {n: o for n, _, o in listing}
             self.assertEqual(origins["app/m.lua"], "app")
             self.assertEqual(origins["stdlib/kv.lua"], "stdlib")
-            self.assertEqual(dict(rom.image_entries(a))["app/m.lua"],
-                             b"return { x = 1 }\n")
+            ents = dict(rom.image_entries(a))
+            self.assertTrue(ents["app/m.lua"].startswith(b"\x1bLua"))
+            self.assertEqual(ents[image.BYTECODE_ROM].decode().split(), [
+                "app/m.lua", "app/main.lua", "stdlib/kv.lua",
+                "stdlib/kv/disk.lua", "stdlib/lunik/shutdown.lua",
+                "stdlib/lunik/status.lua"])
+            c = image.build_image(app, os.path.join(d, "c.elf"), check=False)
+            ents = dict(rom.image_entries(c))  # unchecked: text
+            self.assertEqual(ents["app/m.lua"], b"return { x = 1 }\n")
+            self.assertNotIn("app/m.lua", ents[image.BYTECODE_ROM].decode())
 
     @needs_runtime
     def test_syntax_errors_stop_the_build(self):

@@ -59,10 +59,10 @@ def functions(path):
     if blob[:4] != b"KSYM" or len(blob) < 8:
         return []
     count, = struct.unpack_from("<I", blob, 4)
-    names = blob[8 + 16 * count:]
+    names = blob[8 + 12 * count:]
     out = []
     for i in range(count):
-        _, off, _ = struct.unpack_from("<QII", blob, 8 + 16 * i)
+        _, off, _ = struct.unpack_from("<III", blob, 8 + 12 * i)
         out.append(names[off:names.index(b"\0", off)].decode(errors="replace"))
     return out
 
