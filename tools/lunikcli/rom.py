@@ -62,6 +62,27 @@ def elf_section(data, wanted):
     return None
 
 
+def load_end(path):
+    """The address just past the highest PT_LOAD segment of the ELF64
+    image at path (where its bss and stacks end), or None if unreadable."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(1 << 16)
+        if data[:4] != b"\x7fELF" or data[4] != 2:
+            return None
+        phoff, = struct.unpack_from("<Q", data, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+        end = 0
+        for i in range(phnum):
+            p_type, _, _, _, paddr, _, memsz, _ = struct.unpack_from(
+                "<IIQQQQQQ", data, phoff + i * phentsize)
+            if p_type == 1:  # PT_LOAD
+                end = max(end, paddr + memsz)
+        return end or None
+    except (OSError, struct.error):
+        return None
+
+
 def entries(rom):
     """[(name, data)] of a ROM archive's bytes, in name order, as the
     guest's reader sees them; raises Error naming what is wrong with it."""
