@@ -66,7 +66,7 @@
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __data_start[], __bss_start[], __bss_end[];
 extern char __noinit_start[], __noinit_end[]; /* stacks, tables: not zeroed */
-extern char __ksyms_start[], __ksyms_end[], __image_end[];
+extern char __ksyms_start[]; /* the symbol table, appended (ksyms.h) */
 
 /* ---- boot.S */
 /* The TSC at the first instruction of the PVH entry and at the first

@@ -23,6 +23,7 @@
  * reports.
  */
 #include "kernel.h"
+#include "ksyms.h"
 
 #define PTE_P 0x1ull
 #define PTE_W 0x2ull
@@ -41,6 +42,7 @@ static uint64_t nx; /* PTE_NX, or 0 on a CPU without it */
 static uintptr_t heap_start, heap_end;
 static uintptr_t low_next, low_end; /* RAM below the image, for mmu_take */
 static uint64_t ram_bytes;
+static uintptr_t image_end; /* past the symbol table (ksyms_bytes) */
 static bool heap_given;
 
 void *mmu_take(size_t size, size_t align)
@@ -80,7 +82,7 @@ static uint64_t *alloc_table(void)
  * excepted) and the rest of the RAM region the image ends in, the heap. */
 static void find_regions(const struct pvh_mem *m, size_t n)
 {
-	uintptr_t lo = (uintptr_t)__text_start, hi = (uintptr_t)__image_end;
+	uintptr_t lo = (uintptr_t)__text_start, hi = image_end;
 
 	for (size_t i = 0; i < n; i++) {
 		uint64_t start = ALIGN_UP(m[i].addr, PAGE_SIZE);
@@ -163,14 +165,15 @@ static void map_image(void)
 			  PTE_W | nx);
 	map_range(ist + IST_COUNT * IST_SLOT, (uintptr_t)__noinit_end,
 		  PTE_W | nx);
-	map_range((uintptr_t)__ksyms_start, (uintptr_t)__image_end, nx);
+	if (image_end > (uintptr_t)__ksyms_start)
+		map_range((uintptr_t)__ksyms_start, image_end, nx);
 }
 
 /* Maps RAM [start, end) read-write, but never page 0 nor the image, whose
  * holes (guard pages) must stay holes. */
 static void map_ram(uintptr_t start, uintptr_t end)
 {
-	uintptr_t lo = (uintptr_t)__text_start, hi = (uintptr_t)__image_end;
+	uintptr_t lo = (uintptr_t)__text_start, hi = image_end;
 
 	if (start < PAGE_SIZE)
 		start = PAGE_SIZE;
@@ -185,6 +188,7 @@ void mmu_init(void)
 	const struct pvh_mem *m;
 	size_t n = pvh_memmap(&m);
 
+	image_end = ALIGN_UP((uintptr_t)__ksyms_start + ksyms_bytes(), PAGE_SIZE);
 	find_regions(m, n);
 	nx = rdmsr(MSR_EFER) & EFER_NXE ? PTE_NX : 0;
 	pml4 = alloc_table();
@@ -213,7 +217,7 @@ void mmu_map(uintptr_t addr, size_t size, bool device)
 	if (start < PAGE_SIZE)
 		start = PAGE_SIZE; /* page 0 stays a hole */
 	/* The image is mapped already, and its guard pages must stay holes. */
-	if (end > (uintptr_t)__text_start && start < (uintptr_t)__image_end)
+	if (end > (uintptr_t)__text_start && start < image_end)
 		return;
 	if (start < end)
 		map_range(start, end,
@@ -287,7 +291,7 @@ const char *mmu_region(uintptr_t a, const char **diagnosis)
 		*diagnosis = "null pointer dereference";
 		return "page 0";
 	}
-	if (a >= (uintptr_t)__text_start && a < (uintptr_t)__image_end)
+	if (a >= (uintptr_t)__text_start && a < image_end)
 		return image_region(a, diagnosis);
 	if (a >= heap_start && a < heap_end)
 		return "heap";

@@ -52,7 +52,7 @@ def _component(path):
              "libmbedtls.a": "mbedTLS", "libmbedx509.a": "mbedTLS",
              "libmbedcrypto.a": "mbedTLS", "libc.a": "newlib",
              "libm.a": "newlib", "libgcc.a": "newlib",
-             "rom.o": "rom", "ksyms.o": "ksyms"}
+             "rom.o": "rom"}
     return table.get(base, "ELF")
 
 
@@ -122,6 +122,8 @@ def breakdown(lk, app, out, kw):
     with open(mapfile) as f:
         sizes = parse_map(f.read())
     rom = sizes.pop("rom", 0)
+    with open(out, "rb") as f:  # appended after the link (tools/lunikcli/elf.py)
+        sizes["ksyms"] = len(lk.elf_section(f.read(), ".ksyms") or b"")
     std, other = _rom_split(lk, out)
     sizes["stdlib"] = std
     sizes["app"] = rom - std  # the app's files and the ROM's index

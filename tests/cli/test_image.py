@@ -3,6 +3,7 @@ bundled modules, byte-identically, and lists what it holds."""
 
 import filecmp
 import os
+import struct
 import unittest
 
 from clitest import ROOT, TempDir, needs_runtime, write
@@ -27,9 +28,16 @@ class Checks(unittest.TestCase):
                 image.check_ca_bundle(os.path.join(d, "gone.pem"))
 
     def test_ksyms_layout(self):
-        blob = image.ksyms_blob("/bin/true") if os.path.exists("/bin/true") \
-            else b"KSYM\0\0\0\0"
+        """kernel/ksyms.h's layout: magic, count, size, 12-byte entries
+        by address, names; equal names shared."""
+        with open("/bin/true", "rb") as f:
+            blob = image.ksyms_blob(f.read())
         self.assertEqual(blob[:4], b"KSYM")
+        count, size = struct.unpack_from("<II", blob, 4)
+        self.assertEqual(size, len(blob))
+        addrs = [struct.unpack_from("<I", blob, 12 + 12 * i)[0]
+                 for i in range(count)]
+        self.assertEqual(addrs, sorted(addrs))
 
 
 class Build(unittest.TestCase):
@@ -51,6 +59,9 @@ class Build(unittest.TestCase):
             self.assertNotIn("stdlib/http/server.lua", names)  # not required
             self.assertIn(".lunik/omitted", names)
             self.assertNotIn("app/.secret", names)
+            self.assertIn("kernel_main", cmd_inspect.functions(a))
+            with open(a, "rb") as f:
+                self.assertIsNone(rom.elf_section(f.read(), ".symtab"))
             mods, mbedtls = cmd_inspect.linked(a)
             self.assertIn("kvcodec", mods)
             self.assertNotIn("net", mods)

@@ -56,13 +56,13 @@ def functions(path):
     .ksyms table; [] when it has none."""
     with open(path, "rb") as f:
         blob = rom.elf_section(f.read(), ".ksyms") or b""
-    if blob[:4] != b"KSYM" or len(blob) < 8:
+    if blob[:4] != b"KSYM" or len(blob) < 12:
         return []
     count, = struct.unpack_from("<I", blob, 4)
-    names = blob[8 + 12 * count:]
+    names = blob[12 + 12 * count:]
     out = []
     for i in range(count):
-        _, off, _ = struct.unpack_from("<III", blob, 8 + 12 * i)
+        _, off, _ = struct.unpack_from("<III", blob, 12 + 12 * i)
         out.append(names[off:names.index(b"\0", off)].decode(errors="replace"))
     return out
 

@@ -6,9 +6,9 @@ are packed by build/host/lunik-pack into a ROM archive, wrapped in an ELF
 object, and linked against the runtime that `make` built once
 (build/lunik.o, the bindings the selection names from
 build/lunik-modules.a, and the libraries: what they do not use is not
-linked). A second link adds the symbol table the kernel prints panic
-backtraces with and drops the ELF's own. The same inputs give a
-byte-identical image.
+linked), once; the symbol table the kernel prints panic backtraces with
+is made from that link's symbols and appended (elf.py), and the ELF's own
+dropped. The same inputs give a byte-identical image.
 """
 
 import os
@@ -17,7 +17,7 @@ import struct
 import subprocess
 import tempfile
 
-from . import bundle, paths, rom
+from . import bundle, elf, paths, rom
 from .errors import Error, STATUS_FAILED, warn
 
 # Where --ca-bundle puts the CA certificates that tls.client{ca="system"}
@@ -62,31 +62,21 @@ def run_tool(argv, cwd=None):
     return r.stdout
 
 
-def ksyms_blob(elf):
-    """The symbol table the kernel prints backtraces with (kernel/ksyms.h):
-    "KSYM", count, then {u32 addr, u32 name_off, u32 size} sorted by addr,
-    then the NUL-terminated names."""
-    out = run_tool(["nm", "-n", "-S", "--defined-only", elf])
-    syms = []
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) == 4:
-            addr, size, kind, name = int(f[0], 16), int(f[1], 16), f[2], f[3]
-        elif len(f) == 3:
-            addr, size, kind, name = int(f[0], 16), 0, f[1], f[2]
-        else:
-            continue
-        if kind in "tTwW" and 0 < addr < 1 << 32:
-            syms.append((addr, size, name))
-    syms.sort()
+def ksyms_blob(data):
+    """The symbol table the kernel prints backtraces with (kernel/ksyms.h)
+    from a linked image's bytes: "KSYM", count, size, then {u32 addr, u32
+    name_off, u32 size} sorted by addr, then the NUL-terminated names."""
     names, offsets = bytearray(), {}
     entries = bytearray()
+    syms = [s for s in elf.code_symbols(data) if s[0] < 1 << 32]
     for addr, size, name in syms:
         if name not in offsets:  # statics of the same name share it
             offsets[name] = len(names)
             names += name.encode() + b"\0"
         entries += struct.pack("<III", addr, offsets[name], size)
-    return b"KSYM" + struct.pack("<I", len(syms)) + bytes(entries) + bytes(names)
+    size = 12 + len(entries) + len(names)
+    return b"KSYM" + struct.pack("<II", len(syms), size) + bytes(entries) + \
+        bytes(names)
 
 
 def link(parts, objs, openers, out, strip="--strip-debug"):
@@ -273,14 +263,19 @@ def build_image(app_dir, out, entry=None, extra_objs=(), debug=False,
                  rom_inputs(app_dir, sel, tmp, entry, ca_bundle, compiled))
         romobj = blob_object(tmp, "rom.bin", "rom.o", ".rom")
         objs = [romobj] + [os.path.abspath(o) for o in extra_objs]
-        first = os.path.join(tmp, "pass1.elf")
-        link(parts, objs, openers, first)
-        with open(os.path.join(tmp, "ksyms.bin"), "wb") as f:
-            f.write(ksyms_blob(first))
-        ksyms = blob_object(tmp, "ksyms.bin", "ksyms.o", ".ksyms")
+        linked = os.path.join(tmp, "linked.elf")
+        link(parts, objs, openers, linked, None if debug else "--strip-debug")
+        with open(linked, "rb") as f:
+            data = f.read()
+        start = elf.symbol(data, "__ksyms_start")
+        if not start:
+            raise Error("the link defined no __ksyms_start (kernel/link.ld)",
+                        STATUS_FAILED)
         final = os.path.join(tmp, "image.elf")
-        link(parts, objs + [ksyms], openers, final,
-             None if debug else "--strip-all")
+        with open(final, "wb") as f:
+            f.write(elf.finish_image(data, ksyms_blob(data), start,
+                                     strip=not debug))
+        os.chmod(final, 0o755)
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         shutil.move(final, out)
     finally:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from . import kvm, machines, qmp, rom
+from . import elf, kvm, machines, qmp
 from .errors import Error, note
 
 STATUS_ERROR = 1
@@ -159,7 +159,7 @@ class Stop:
 def check_mem(image, mem):
     """Raises Error when mem bytes of guest memory cannot hold the image
     (its code, data, stacks) and a heap to start Lua in."""
-    end = rom.load_end(image)
+    end = elf.load_end(image)
     if end and mem < end + HEAP_MIN:
         need = -(-(end + HEAP_MIN) // (1 << 20))
         raise Error("--mem %dM is too small for %s: it takes memory up to "
