@@ -56,13 +56,12 @@ def _component(path):
     return table.get(base, "ELF")
 
 
-def parse_map(text):
-    """{component: bytes} of the loaded sections in a GNU ld map."""
-    sizes = {}
+def map_sections(text):
+    """(name, addr, size, component) of each loaded input section in a
+    GNU ld map; component "ELF" for fill and linker-made bytes."""
     start = text.find("Linker script and memory map")
     out_sec, pending = None, None
     for line in text[start:].splitlines():
-        m = re.match(r"^(\.\S+|\S+)\s*(0x[0-9a-f]+\s+0x[0-9a-f]+)?", line)
         if line and not line[0].isspace():
             out_sec = line.split()[0]
             continue
@@ -80,6 +79,13 @@ def parse_map(text):
         if not size or name is None:
             continue
         comp = "ELF" if name == "*fill*" or not path else _component(path)
+        yield name, int(m.group(2), 16), size, comp
+
+
+def parse_map(text):
+    """{component: bytes} of the loaded sections in a GNU ld map."""
+    sizes = {}
+    for _, _, size, comp in map_sections(text):
         sizes[comp] = sizes.get(comp, 0) + size
     return sizes
 
