@@ -147,10 +147,12 @@ class Stop:
         self.count += 1
         if self.count > 1:
             return
+        # Said before the button is pressed, so the guest's own lines come
+        # after it rather than through it (the console shares our output).
+        note("shutting the guest down (%s again stops it at once)"
+             % ("Ctrl-C" if sig == signal.SIGINT else "SIGTERM"))
         try:
             qmp.command(self.qmp_path, "system_powerdown")
-            note("shutting the guest down (%s again stops it at once)"
-                 % ("Ctrl-C" if sig == signal.SIGINT else "SIGTERM"))
         except qmp.QmpError as e:
             note("could not ask the guest to shut down (%s): stopping it" % e)
             self.count += 1
