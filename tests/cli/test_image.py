@@ -7,7 +7,7 @@ import struct
 import unittest
 
 from clitest import ROOT, TempDir, needs_runtime, write
-from lunikcli import cmd_inspect, image, rom
+from lunikcli import cmd_inspect, elf, image, qemu, rom
 from lunikcli.errors import Error, STATUS_FAILED
 
 
@@ -62,6 +62,11 @@ class Build(unittest.TestCase):
             self.assertIn("kernel_main", cmd_inspect.functions(a))
             with open(a, "rb") as f:
                 self.assertIsNone(rom.elf_section(f.read(), ".symtab"))
+            end = elf.load_end(a)  # the appended symbol table included
+            self.assertGreater(end, 2 << 20)
+            with self.assertRaisesRegex(Error, "too small.*at least"):
+                qemu.check_mem(a, 2 << 20)
+            qemu.check_mem(a, 128 << 20)
             mods, mbedtls = cmd_inspect.linked(a)
             self.assertIn("kvcodec", mods)
             self.assertNotIn("net", mods)
