@@ -67,6 +67,12 @@ class Build(unittest.TestCase):
             with self.assertRaisesRegex(Error, "too small.*at least"):
                 qemu.check_mem(a, 2 << 20)
             qemu.check_mem(a, 128 << 20)
+            g = image.build_image(app, os.path.join(d, "g.elf"), debug=True)
+            with open(g, "rb") as f:  # -g: the same image, symbols kept
+                data = f.read()
+            self.assertIsNotNone(rom.elf_section(data, ".symtab"))
+            self.assertEqual(elf.load_end(g), end)
+            self.assertEqual(cmd_inspect.functions(g), cmd_inspect.functions(a))
             mods, mbedtls = cmd_inspect.linked(a)
             self.assertIn("kvcodec", mods)
             self.assertNotIn("net", mods)
