@@ -1,27 +1,25 @@
 """buildreport -- `lunik build --report FILE`: a JSON account of an image
 for CI: its size and sha256, the size of each loaded part (the ELF's
 allocated sections: code, read-only data, data, zeroed memory, the ROM
-archive, the symbol table) and the ROM's files by origin (app, stdlib, a
---lua-path folder, lunik's own), and the versions inside."""
+archive, the symbol table), the ROM's files by origin (app, stdlib, a
+--lua-path folder, lunik's own), the bindings and parts of mbedTLS
+linked in (as lunik inspect lists them), and the versions inside."""
 
 import hashlib
 import json
 import os
 
-from . import cmd_inspect, rom, version
+from . import cmd_inspect, elf, version
 from .errors import Error
-
-SHF_ALLOC = 0x2
-
 
 def report(image):
     """The report of the image at path image, as a dict."""
     with open(image, "rb") as f:
         data = f.read()
     # zeroed: memory the image reserves without bytes in the file
-    sections = {name: {"bytes": size, "zeroed": not body}
-                for name, flags, size, body in rom.elf_sections(data)
-                if flags & SHF_ALLOC and size}
+    sections = {name: {"bytes": size, "zeroed": zeroed}
+                for name, size, zeroed in elf.alloc_sections(data)}
+    bindings, mbedtls_parts = cmd_inspect.linked(image)
     origins = {}
     files = cmd_inspect.files(image)
     for _, size, origin in files:
@@ -35,6 +33,8 @@ def report(image):
         "sections": sections,
         "rom": {"files": len(files), "bytes": sum(s for _, s, _ in files),
                 "by_origin": origins},
+        "bindings": bindings,
+        "mbedtls": mbedtls_parts,
         "versions": dict([("lunik", version.VERSION)] + version.libraries()),
     }
 
