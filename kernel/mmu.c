@@ -172,7 +172,7 @@ void mmu_map(uintptr_t addr, size_t size, bool device)
 			  device ? PTE_W | PTE_PCD | PTE_PWT | nx : nx);
 }
 
-void plat_heap(uintptr_t *start, uintptr_t *end)
+void mmu_heap(uintptr_t *start, uintptr_t *end)
 {
 	*start = heap_start;
 	*end = heap_end;

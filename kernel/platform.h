@@ -22,6 +22,21 @@
  * status (plat_exit). */
 int runtime_main(void);
 
+/* Also provided by the layer above: the image's read-only files, which the
+ * platform's C library opens through these (newlib's _open, the hosted
+ * platform's fopen), so fopen("data/x.txt") reads the ROM on both. Paths
+ * are as Lua code sees them (rt_path_to_rom). Each returns -1 with errno
+ * set on failure: rt_fs_open EROFS for any (flags) but O_RDONLY, ENOENT,
+ * EISDIR, EMFILE; the others EBADF for a descriptor it did not open. */
+int rt_fs_open(const char *path, int flags);
+long rt_fs_read(int fd, void *buf, size_t len);
+long rt_fs_lseek(int fd, long off, int whence);
+int rt_fs_close(int fd);
+/* (size) of the file at (path); 1 in (*dir) for a folder of the ROM. */
+int rt_fs_stat(const char *path, uint64_t *size, int *dir);
+/* Whether (fd) is one of rt_fs_open's, and its size. */
+int rt_fs_size(int fd, uint64_t *size);
+
 /* Writes (len) bytes of (buf) to the console. Blocks until they are handed
  * to the device; never fails. Safe to call from any context, panics included. */
 void plat_console_write(const char *buf, size_t len);
@@ -50,9 +65,19 @@ void plat_wait(uint64_t deadline_ns);
  * of the code it interrupts. Costs nothing while the alarm is far off. */
 void plat_alarm(uint64_t deadline_ns, void (*fn)(void));
 
-/* The free RAM the layer above may use as its heap: [*start, *end), page
- * aligned, mapped read-write and no-execute. Everything else is the kernel's. */
-void plat_heap(uintptr_t *start, uintptr_t *end);
+/* The C library's heap, which the platform feeds malloc from (newlib's
+ * sbrk over the RAM past the image; the hosted platform's arena of --mem
+ * bytes): running out is malloc returning NULL. Figures in bytes. */
+struct plat_mem {
+	size_t total;   /* RAM given to the heap */
+	size_t brk;     /* taken from it so far by malloc (high-water mark) */
+	size_t in_use;  /* held by live allocations */
+};
+void plat_mem(struct plat_mem *m);
+
+/* The image's ROM archive (runtime/rom.h), read-only for the life of the
+ * program: sets (*data) and (*size). */
+void plat_rom(const void **data, size_t *size);
 
 /* The kernel command line from PVH start_info, NUL-terminated ("" if none). */
 const char *plat_cmdline(void);
