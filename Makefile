@@ -4,6 +4,8 @@
 #                 host tools
 #   make run      boots examples/api on port 8080 (building what is missing)
 #   make test     every suite; ends with "N passed, N failed"
+#   make hosted   the hosted platform (lunik build --hosted): the runtime
+#                 as a Linux process, plain and with the sanitizers
 #   make fuzz     the fuzz targets, longer than make test runs them
 #   make crash    the kv crash test with 500 kills (make test does 50)
 #   make bench    every benchmark row, lunik beside its baselines, into
@@ -26,7 +28,10 @@ Q := $(if $(V),,@)
 # installed, otherwise the exact apt-get line is printed.
 BUILD_PACKAGES := gcc make binutils python3 qemu-system-x86 apt dpkg-dev \
 	xz-utils
-FUZZ_PACKAGES := clang libclang-rt-14-dev
+# The hosted platform (mk/hosted.mk: `make hosted`, lunik build --hosted)
+# links libslirp; the tests and fuzz targets build it.
+HOSTED_PACKAGES := libslirp-dev pkg-config
+FUZZ_PACKAGES := clang libclang-rt-14-dev $(HOSTED_PACKAGES)
 TEST_PACKAGES := $(FUZZ_PACKAGES) curl wrk netcat-openbsd iproute2 \
 	iputils-ping lua-socket lua-nginx-redis redis-server lua-dkjson \
 	lua-inspect openssl apache2-utils prometheus haproxy libvirt-daemon-system \
@@ -37,6 +42,7 @@ BENCH_PACKAGES := gnuplot-nox wrk iproute2 openssl
 HOST_PACKAGES := $(BUILD_PACKAGES) \
 	$(if $(filter test crash,$(MAKECMDGOALS)),$(TEST_PACKAGES)) \
 	$(if $(filter fuzz,$(MAKECMDGOALS)),$(FUZZ_PACKAGES)) \
+	$(if $(filter hosted,$(MAKECMDGOALS)),$(HOSTED_PACKAGES)) \
 	$(if $(filter bench bench-quick,$(MAKECMDGOALS)),$(BENCH_PACKAGES))
 HOST_CHECK ?= tools/host-check
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
@@ -53,6 +59,8 @@ RUNTIME_SRCS := $(wildcard runtime/*.c)
 BINDING_SRCS := $(wildcard bindings/*.c)
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/%.o) $(BINDING_SRCS:%.c=$(BUILD)/%.o)
 
+include mk/hosted.mk
+
 HOST_CC := cc
 HOST_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Iruntime -Itools
 LUNIK_PACK := $(BUILD)/host/lunik-pack
@@ -62,7 +70,9 @@ KVM_PROBE := $(BUILD)/host/kvm-probe.elf
 # a require of one of them needs nothing from --lua-path.
 MODULE_LIST := $(BUILD)/host/modules
 
-.PHONY: all run test fuzz crash bench bench-quick install clean distclean
+.PHONY: all run test fuzz crash bench bench-quick install clean distclean hosted
+# The hosted platform's two variants (mk/hosted.mk), for lunik build --hosted.
+hosted: all $(HOSTED_PARTS) $(HOSTED_ASAN_PARTS)
 all: $(BUILD)/lunik.o $(LUNIK_PACK) $(FLOOR) $(KVM_PROBE) $(DEPS_LIBS) \
 	$(MODULE_LIST)
 
@@ -126,7 +136,7 @@ run: all
 	$(Q)tools/lunik run examples/api -p $(RUN_PORT):8080 \
 		--disk $(BUILD)/run/api.img:64M -- port=8080
 
-test: all $(HOST_LUA)
+test: all $(HOST_LUA) $(HOSTED_PARTS) $(HOSTED_ASAN_PARTS)
 	$(Q)python3 tests/run.py
 
 # The kv crash test at length: KV_KILLS kills of QEMU (make test does 50).
@@ -136,7 +146,7 @@ crash: all
 
 # The fuzz targets (tests/fuzz), five minutes each (FUZZ_SECONDS=...).
 FUZZ_SECONDS ?= 300
-fuzz: all $(HOST_LUA)
+fuzz: all $(HOST_LUA) $(HOSTED_ASAN_PARTS)
 	$(Q)python3 tests/run.py --fuzz-only --fuzz-seconds $(FUZZ_SECONDS)
 
 bench: all
@@ -169,7 +179,7 @@ install: all $(HOST_LUA)
 
 clean:
 	rm -rf $(BUILD)/kernel $(BUILD)/runtime $(BUILD)/bindings $(BUILD)/host \
-		$(BUILD)/lunik.o $(BUILD)/tests
+		$(BUILD)/lunik.o $(BUILD)/tests $(HOSTED_OUT) $(HOSTED_ASAN_OUT)
 
 distclean:
 	rm -rf $(BUILD)

@@ -4,9 +4,9 @@ guest's status."""
 
 import os
 
-from . import devices, image, machines, qemu
+from . import devices, hosted, image, machines, qemu
 from .errors import Error
-from .options import add_bundle_options, add_run_options
+from .options import add_bundle_options, add_hosted_option, add_run_options
 
 HELP = "boot an image (or an app folder)"
 
@@ -16,6 +16,7 @@ def register(sub):
     p.add_argument("image", metavar="FILE|DIR")
     add_run_options(p)
     add_bundle_options(p)
+    add_hosted_option(p, "run it")
     p.add_argument("--status", nargs="?", const=5.0, type=float,
                    metavar="SECONDS",
                    help="a console line every SECONDS (default 5) with "
@@ -24,12 +25,14 @@ def register(sub):
 
 
 def run(a):
-    mem, devs = qemu.parse_mem(a.mem), devices.device_args(a)
     if a.status is not None:
         if not 0.1 <= a.status <= 86400:
             raise Error("--status %g: give seconds from 0.1 to 86400"
                         % a.status)
         a.args = a.args + ["lunik.status=%g" % a.status]
+    if a.hosted:
+        return hosted.run_app(a.image, a)
+    mem, devs = qemu.parse_mem(a.mem), devices.device_args(a)
     machine = machines.machine(a.machine)
     if (a.lua_path or a.include) and not os.path.isdir(a.image):
         raise Error("--lua-path and --include build an app folder; %s is "

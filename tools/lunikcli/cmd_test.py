@@ -4,9 +4,9 @@ failure."""
 
 import os
 
-from . import devices, image, machines, qemu
+from . import devices, hosted, image, machines, qemu
 from .errors import Error
-from .options import add_bundle_options, add_run_options
+from .options import add_bundle_options, add_hosted_option, add_run_options
 
 HELP = "run DIR's *_spec.lua in a booted image"
 
@@ -16,12 +16,15 @@ def register(sub):
     p.add_argument("dir")
     add_run_options(p)
     add_bundle_options(p)
+    add_hosted_option(p, "run the specs")
     return p
 
 
 def run(a):
     if not os.path.isdir(a.dir):
         raise Error("%s: not a folder" % a.dir)
+    if a.hosted:
+        return hosted.run_app(a.dir, a, entry=image.TEST_ENTRY)
     mem, devs = qemu.parse_mem(a.mem), devices.device_args(a)
     machine = machines.machine(a.machine)
     path, _ = image.temp_image(a.dir, entry=image.TEST_ENTRY,

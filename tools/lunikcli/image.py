@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 
 from . import bundle, paths, rom
+from . import hosted as hosted_mod
 from .errors import Error, STATUS_FAILED, warn
 
 # Where --ca-bundle puts the CA certificates that tls.client{ca="system"}
@@ -175,16 +176,20 @@ def rom_inputs(app_dir, files, entry=None, ca_bundle=None, tmp=None):
 
 
 def build_image(app_dir, out, entry=None, extra_objs=(), debug=False,
-                lua_paths=(), includes=(), ca_bundle=None, check=True):
+                lua_paths=(), includes=(), ca_bundle=None, check=True,
+                hosted=None):
     """Packs app_dir, stdlib/ and the modules bundled from lua_paths into a
     ROM and links the image at out; returns out. Debug information (for
     gdb) is kept only when debug is true; panic backtraces use the image's
     own symbol table either way. ca_bundle, a PEM file, becomes the
-    image's system CA certificates."""
+    image's system CA certificates. hosted, a variant of hosted.VARIANTS,
+    links a Linux executable instead (hosted.py)."""
     if ca_bundle:
         check_ca_bundle(ca_bundle)
     check_app(app_dir, entry)
     parts = runtime_parts()
+    if hosted:
+        hosted_mod.parts(hosted)  # built? (before anything is packed)
     if check:
         check_syntax(app_dir, rom.app_files(app_dir))
     try:
@@ -196,17 +201,16 @@ def build_image(app_dir, out, entry=None, extra_objs=(), debug=False,
         warn(w)
     tmp = tempfile.mkdtemp(prefix="lunik-build-")
     try:
-        run_tool([parts["pack"], "-o", os.path.join(tmp, "rom.bin")] +
+        rom_bin = os.path.join(tmp, "rom.bin")
+        run_tool([parts["pack"], "-o", rom_bin] +
                  rom_inputs(app_dir, files, entry, ca_bundle, tmp))
-        romobj = blob_object(tmp, "rom.bin", "rom.o", ".rom")
-        objs = [romobj] + [os.path.abspath(o) for o in extra_objs]
-        first = os.path.join(tmp, "pass1.elf")
-        link(parts, objs, first)
-        with open(os.path.join(tmp, "ksyms.bin"), "wb") as f:
-            f.write(ksyms_blob(first))
-        ksyms = blob_object(tmp, "ksyms.bin", "ksyms.o", ".ksyms")
         final = os.path.join(tmp, "image.elf")
-        link(parts, objs + [ksyms], final, debug)
+        if hosted:
+            if extra_objs:
+                raise Error("--link does not go with --hosted")
+            hosted_mod.link(rom_bin, final, tmp, hosted, run_tool)
+        else:
+            link_guest(parts, tmp, extra_objs, final, debug)
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         shutil.move(final, out)
     finally:
@@ -214,11 +218,25 @@ def build_image(app_dir, out, entry=None, extra_objs=(), debug=False,
     return out
 
 
+def link_guest(parts, tmp, extra_objs, final, debug):
+    """The guest image of tmp/rom.bin at final: a first link for the
+    symbol table, then the image with it."""
+    romobj = blob_object(tmp, "rom.bin", "rom.o", ".rom")
+    objs = [romobj] + [os.path.abspath(o) for o in extra_objs]
+    first = os.path.join(tmp, "pass1.elf")
+    link(parts, objs, first)
+    with open(os.path.join(tmp, "ksyms.bin"), "wb") as f:
+        f.write(ksyms_blob(first))
+    ksyms = blob_object(tmp, "ksyms.bin", "ksyms.o", ".ksyms")
+    link(parts, objs + [ksyms], final, debug)
+
+
 def temp_image(path, **kw):
     """(image path, is_temporary) for FILE|DIR: a folder is built into a
     temporary file the caller removes."""
     if os.path.isdir(path):
-        fd, out = tempfile.mkstemp(prefix="lunik-", suffix=".elf")
+        fd, out = tempfile.mkstemp(prefix="lunik-",
+                                   suffix="" if kw.get("hosted") else ".elf")
         os.close(fd)
         try:
             build_image(path, out, **kw)
