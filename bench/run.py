@@ -41,7 +41,7 @@ import common  # noqa: E402
 import report  # noqa: E402
 
 ROWS = ["boot", "size", "memory", "http", "tls", "overhead", "machines",
-        "build", "density"]
+        "hosted", "build", "density"]
 
 
 def host_info():

@@ -32,8 +32,8 @@ HOSTED_INCLUDES := -Ikernel -Iruntime -I$(BUILD)/src/lua/src -Ideps/lua \
 	-I$(MBEDTLS_SRC)/include -I$(MBEDTLS_SRC)/3rdparty/everest/include \
 	'-DMBEDTLS_CONFIG_FILE="$(notdir $(MBEDTLS_CONFIG))"'
 # The link counts the program's allocations against --mem (hosted/heap.c)
-# and drops what nothing reaches.
-HOSTED_LDFLAGS := -Wl,--gc-sections -Wl,-z,noexecstack \
+# and drops what nothing reaches; gold links it in half the time of ld.bfd.
+HOSTED_LDFLAGS := -fuse-ld=gold -Wl,--gc-sections -Wl,-z,noexecstack \
 	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup
 HOSTED_SLIRP_CFLAGS = $(shell pkg-config --cflags slirp 2>/dev/null)
 HOSTED_SLIRP_LIBS = $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
