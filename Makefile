@@ -193,3 +193,11 @@ $(TEST_OBJS): $(BUILD)/tests/%.o: tests/system/%.c $(DEPS_LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)$(TARGET_CC) $(RUNTIME_CFLAGS) -Iruntime -c $< -o $@
 test: $(TEST_OBJS)
+
+# fault.c for --hosted-asan executables (lunik build --hosted-asan --link):
+# the sanitizer suite's proof that a finding is reported.
+HOSTED_TEST_OBJS := $(HOSTED_ASAN_OUT)/tests/fault.o
+$(HOSTED_TEST_OBJS): $(HOSTED_ASAN_OUT)/tests/%.o: tests/system/%.c $(HOSTED_ASAN_PARTS)
+	@mkdir -p $(dir $@)
+	$(Q)$(HOSTED_CC) $(HOSTED_ASAN_OPT) $(HOSTED_WARN) $(HOSTED_INCLUDES) -c $< -o $@
+test: $(HOSTED_TEST_OBJS)

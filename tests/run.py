@@ -39,6 +39,7 @@ import suite_metrics  # noqa: E402,F401  (app:metrics, promtool, Prometheus)
 import suite_engine  # noqa: E402,F401  (libvirt, graceful shutdown, replicas behind HAProxy)
 import suite_pci  # noqa: E402,F401  (q35 and pc: virtio-pci, ACPI power)
 import suite_hosted  # noqa: E402,F401  (the hosted platform: the runtime as a process)
+import suite_sanitize  # noqa: E402,F401  (the runtime under ASan and UBSan)
 
 class Tally:
     def __init__(self):

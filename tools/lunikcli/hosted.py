@@ -46,8 +46,9 @@ def parts(variant="plain"):
         return files, shlex.split(f.read())
 
 
-def link(rom_bin, out, tmp, variant="plain", run_tool=None):
-    """Links the ROM archive at rom_bin into the executable out."""
+def link(rom_bin, out, tmp, variant="plain", run_tool=None, objs=()):
+    """Links the ROM archive at rom_bin, and objs (built for the host),
+    into the executable out."""
     files, flags = parts(variant)
     rom_obj = os.path.join(tmp, "rom-hosted.o")
     run_tool(["objcopy", "-I", "binary", "-O", "elf64-x86-64",
@@ -55,7 +56,8 @@ def link(rom_bin, out, tmp, variant="plain", run_tool=None):
               ".data=%s,alloc,load,readonly,data,contents" % ROM_SECTION,
               "--set-section-alignment", "%s=4096" % ROM_SECTION,
               os.path.basename(rom_bin), rom_obj], cwd=os.path.dirname(rom_bin))
-    run_tool(["cc", "-o", out, files[0], rom_obj] + files[1:] + flags)
+    run_tool(["cc", "-o", out, files[0], rom_obj] + list(objs) + files[1:] +
+             flags)
 
 
 def command(exe, a, args):

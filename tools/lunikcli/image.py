@@ -206,9 +206,8 @@ def build_image(app_dir, out, entry=None, extra_objs=(), debug=False,
                  rom_inputs(app_dir, files, entry, ca_bundle, tmp))
         final = os.path.join(tmp, "image.elf")
         if hosted:
-            if extra_objs:
-                raise Error("--link does not go with --hosted")
-            hosted_mod.link(rom_bin, final, tmp, hosted, run_tool)
+            hosted_mod.link(rom_bin, final, tmp, hosted, run_tool,
+                            [os.path.abspath(o) for o in extra_objs])
         else:
             link_guest(parts, tmp, extra_objs, final, debug)
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
