@@ -136,7 +136,7 @@ run: all
 	$(Q)tools/lunik run examples/api -p $(RUN_PORT):8080 \
 		--disk $(BUILD)/run/api.img:64M -- port=8080
 
-test: all $(HOST_LUA) $(HOSTED_PARTS) $(HOSTED_ASAN_PARTS)
+test: all $(HOST_LUA) $(HOSTED_PARTS) $(HOSTED_ASAN_PARTS) $(HOSTED_FUZZ_PARTS)
 	$(Q)python3 tests/run.py
 
 # The kv crash test at length: KV_KILLS kills of QEMU (make test does 50).
@@ -146,7 +146,7 @@ crash: all
 
 # The fuzz targets (tests/fuzz), five minutes each (FUZZ_SECONDS=...).
 FUZZ_SECONDS ?= 300
-fuzz: all $(HOST_LUA) $(HOSTED_ASAN_PARTS)
+fuzz: all $(HOST_LUA) $(HOSTED_FUZZ_PARTS)
 	$(Q)python3 tests/run.py --fuzz-only --fuzz-seconds $(FUZZ_SECONDS)
 
 bench: all
@@ -179,7 +179,8 @@ install: all $(HOST_LUA)
 
 clean:
 	rm -rf $(BUILD)/kernel $(BUILD)/runtime $(BUILD)/bindings $(BUILD)/host \
-		$(BUILD)/lunik.o $(BUILD)/tests $(HOSTED_OUT) $(HOSTED_ASAN_OUT)
+		$(BUILD)/lunik.o $(BUILD)/tests $(HOSTED_OUT) $(HOSTED_ASAN_OUT) \
+		$(HOSTED_FUZZ_OUT)
 
 distclean:
 	rm -rf $(BUILD)

@@ -1,6 +1,6 @@
 /*
  * clock.c -- time on the hosted platform: the clocks (clock_gettime), the
- * one alarm (a POSIX timer whose SIGALRM runs the alarm's function, as
+ * one alarm (a POSIX timer whose signal runs the alarm's function, as
  * the guest's LAPIC interrupt does), the boot phases, and plat_wait, which
  * sleeps in poll(2) on the network's descriptors and a wake pipe until the
  * deadline or a device event.
@@ -18,6 +18,8 @@
 #define NS 1000000000ull
 #define MAX_FDS 256
 #define PHASES_MAX 8
+/* Not SIGALRM, which libFuzzer's -timeout uses (tests/fuzz/stack.h). */
+#define ALARM_SIGNAL (SIGRTMIN + 2)
 
 static uint64_t start_ns;
 static int wake_fd[2] = { -1, -1 };
@@ -78,7 +80,7 @@ void clock_phase(const char *name)
 void clock_init(void)
 {
 	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL,
-				.sigev_signo = SIGALRM };
+				.sigev_signo = ALARM_SIGNAL };
 	struct sigaction sa = { .sa_handler = on_alarm,
 				.sa_flags = SA_RESTART };
 
@@ -87,7 +89,7 @@ void clock_init(void)
 	if (pipe2(wake_fd, O_NONBLOCK | O_CLOEXEC) < 0)
 		hosted_fail("cannot make a pipe: %s", strerror(errno));
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, NULL);
+	sigaction(ALARM_SIGNAL, &sa, NULL);
 	if (timer_create(CLOCK_MONOTONIC, &sev, &alarm_timer) < 0)
 		hosted_fail("cannot make a timer: %s", strerror(errno));
 }

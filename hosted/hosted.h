@@ -23,6 +23,10 @@
 _Noreturn void hosted_fail(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
+/* ---- main.c: what start.c's main() calls, or a fuzz target's thread:
+ * parses the options, opens the devices, runs the runtime, exits. */
+_Noreturn int hosted_main(int argc, char **argv);
+
 /* ---- clock.c: the clocks, the alarm, the boot phases and plat_wait. */
 void clock_init(void);
 void clock_phase(const char *name); /* a boot phase, now */

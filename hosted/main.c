@@ -204,7 +204,7 @@ static void power_init(void)
 	backtrace(warm, 1); /* loads libgcc now, not in a panic */
 }
 
-int main(int argc, char **argv)
+int hosted_main(int argc, char **argv)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 

@@ -8,10 +8,13 @@
 # Two variants, each a folder of objects and libraries:
 #   $(BUILD)/hosted/       -O2, for runs and the benchmarks
 #   $(BUILD)/hosted-asan/  AddressSanitizer and UndefinedBehaviorSanitizer
-#                          (make test's sanitizer suite, the fuzz targets)
+#                          (make test's sanitizer suite)
+#   $(BUILD)/hosted-fuzz/  the same with clang and libFuzzer's coverage
+#                          (the whole-stack fuzz targets, tests/fuzz)
 # Each holds lunik.o (runtime, bindings and hosted/ as one relocatable
-# object), the third-party archives, and ldflags: what the link adds
-# (libslirp, libm, the sanitizers), which tools/lunikcli reads.
+# object), start.o (main), the third-party archives, and ldflags: the
+# link's driver and what it adds (libslirp, libm, the sanitizers), which
+# tools/lunikcli reads.
 #
 # Debian packages: libslirp-dev (and pkg-config to find it); asked for by
 # the targets that build a variant (HOSTED_PACKAGES in the Makefile).
@@ -38,42 +41,49 @@ HOSTED_LDFLAGS := -fuse-ld=gold -Wl,--gc-sections -Wl,-z,noexecstack \
 HOSTED_SLIRP_CFLAGS = $(shell pkg-config --cflags slirp 2>/dev/null)
 HOSTED_SLIRP_LIBS = $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
 
-# $(call hosted_variant,DIR,FLAGS): the rules of one variant in DIR built
-# with code-generation FLAGS (also given to the link).
+# $(call hosted_variant,DIR,FLAGS,CC,LINKFLAGS): the rules of one variant
+# in DIR built by CC with code-generation FLAGS; LINKFLAGS for the link.
 define hosted_variant
 $1/liblua.a: $(DEPS_LUA_LIB) deps/lua/lua.mk
 	@echo "  HOSTED $$@"
 	$(Q)rm -rf $1/lua && $(DEPS_SH) run hosted-lua . $(DEPS_MAKE) -f deps/lua/lua.mk \
-		SRC=$(BUILD)/src/lua/src OBJ=$1/lua OUT=$$@ CC=$(HOSTED_CC) AR=ar \
+		SRC=$(BUILD)/src/lua/src OBJ=$1/lua OUT=$$@ CC=$3 AR=ar \
 		'CFLAGS=$2 $(HOSTED_LUA_DEFS)'
 $1/liblwip.a: $(DEPS_LWIP_LIB) deps/lwip/lwip.mk $(DEPS_LWIP_CONFIG)
 	@echo "  HOSTED $$@"
 	$(Q)rm -rf $1/lwip && $(DEPS_SH) run hosted-lwip . $(DEPS_MAKE) -f deps/lwip/lwip.mk \
-		SRC=$(LWIP_SRC)/src OBJ=$1/lwip OUT=$$@ CC=$(HOSTED_CC) AR=ar \
+		SRC=$(LWIP_SRC)/src OBJ=$1/lwip OUT=$$@ CC=$3 AR=ar \
 		'CFLAGS=$2 -Ideps/lwip -I$(LWIP_SRC)/src/include'
 $1/libmbedtls.a $1/libmbedx509.a $1/libmbedcrypto.a &: $(DEPS_MBEDTLS_LIBS) \
 		deps/mbedtls/mbedtls.mk $(MBEDTLS_CONFIG)
 	@echo "  HOSTED $1/libmbed*.a"
 	$(Q)rm -rf $1/mbedtls && $(DEPS_SH) run hosted-mbedtls . $(DEPS_MAKE) -f deps/mbedtls/mbedtls.mk \
 		SRC=$(MBEDTLS_SRC) OBJ=$1/mbedtls CONFIG=$(MBEDTLS_CONFIG) \
-		CC=$(HOSTED_CC) AR=ar 'CFLAGS=$2'
+		CC=$3 AR=ar 'CFLAGS=$2'
 	$(Q)cp $1/mbedtls/libmbedtls.a $1/mbedtls/libmbedx509.a \
 		$1/mbedtls/libmbedcrypto.a $1/
 
 $1/obj/%.o: %.c $(DEPS_LIBS) mk/hosted.mk
 	@mkdir -p $$(dir $$@)
 	@$$(if $(Q),echo "  HOSTED $$<")
-	$(Q)$(HOSTED_CC) $2 $(HOSTED_WARN) $(HOSTED_INCLUDES) \
+	$(Q)$3 $2 $(HOSTED_WARN) $(HOSTED_INCLUDES) \
 		$(HOSTED_SLIRP_CFLAGS) -MMD -MP -c $$< -o $$@
 
-$1/lunik.o: $(addprefix $1/obj/,$(HOSTED_SRCS:.c=.o) $(RUNTIME_SRCS:.c=.o) \
-		$(BINDING_SRCS:.c=.o))
+$1/lunik.o: $(addprefix $1/obj/,$(filter-out hosted/start.o,$(HOSTED_SRCS:.c=.o)) \
+		$(RUNTIME_SRCS:.c=.o) $(BINDING_SRCS:.c=.o))
 	@echo "  LD    $$@"
 	$(Q)ld -r -o $$@ $$^
+$1/start.o: $1/obj/hosted/start.o
+	$(Q)cp $$< $$@
 
+# The link's driver, then its flags; cflags: what compiles a C file
+# against the variant (a fuzz target).
 $1/ldflags: mk/hosted.mk
 	@mkdir -p $1
-	$(Q)echo '$2 $(HOSTED_LDFLAGS) $(HOSTED_SLIRP_LIBS) -lm' >$$@
+	$(Q)echo '$3 $4 $(HOSTED_LDFLAGS) $(HOSTED_SLIRP_LIBS) -lm' >$$@
+$1/cflags: mk/hosted.mk
+	@mkdir -p $1
+	$(Q)echo '$2 $(HOSTED_WARN) $(HOSTED_INCLUDES)' >$$@
 
 -include $(addprefix $1/obj/,$(HOSTED_SRCS:.c=.d) $(RUNTIME_SRCS:.c=.d) \
 	$(BINDING_SRCS:.c=.d))
@@ -83,12 +93,21 @@ HOSTED_OPT := -O2 -g -fno-omit-frame-pointer -ffunction-sections -fdata-sections
 HOSTED_ASAN_OPT := -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined
 
+# The fuzz targets' variant (tests/fuzz/stack_*.c): clang's libFuzzer
+# coverage through everything, the sanitizers as above.
+HOSTED_FUZZ_OPT := -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+
 HOSTED_OUT := $(BUILD)/hosted
 HOSTED_ASAN_OUT := $(BUILD)/hosted-asan
-$(eval $(call hosted_variant,$(HOSTED_OUT),$(HOSTED_OPT)))
-$(eval $(call hosted_variant,$(HOSTED_ASAN_OUT),$(HOSTED_ASAN_OPT)))
+HOSTED_FUZZ_OUT := $(BUILD)/hosted-fuzz
+$(eval $(call hosted_variant,$(HOSTED_OUT),$(HOSTED_OPT),$(HOSTED_CC),$(HOSTED_OPT)))
+$(eval $(call hosted_variant,$(HOSTED_ASAN_OUT),$(HOSTED_ASAN_OPT),$(HOSTED_CC),$(HOSTED_ASAN_OPT)))
+HOSTED_FUZZ_LINK := -fsanitize=fuzzer,address,undefined
+$(eval $(call hosted_variant,$(HOSTED_FUZZ_OUT),$(HOSTED_FUZZ_OPT),clang,$(HOSTED_FUZZ_LINK)))
 
-hosted_parts = $(addprefix $1/,lunik.o liblua.a liblwip.a libmbedtls.a \
-	libmbedx509.a libmbedcrypto.a ldflags)
+hosted_parts = $(addprefix $1/,lunik.o start.o liblua.a liblwip.a \
+	libmbedtls.a libmbedx509.a libmbedcrypto.a ldflags cflags)
 HOSTED_PARTS := $(call hosted_parts,$(HOSTED_OUT))
 HOSTED_ASAN_PARTS := $(call hosted_parts,$(HOSTED_ASAN_OUT))
+HOSTED_FUZZ_PARTS := $(call hosted_parts,$(HOSTED_FUZZ_OUT))

@@ -21,7 +21,7 @@ import time
 from . import devices, paths
 from .errors import Error, STATUS_FAILED, note
 
-VARIANTS = {"plain": "hosted", "asan": "hosted-asan"}
+VARIANTS = {"plain": "hosted", "asan": "hosted-asan", "fuzz": "hosted-fuzz"}
 ROM_SECTION = "lunik_rom"  # hosted/files.c reads its bounds
 LIBS = ("lunik.o", "libmbedtls.a", "libmbedx509.a", "libmbedcrypto.a",
         "liblua.a", "liblwip.a")
@@ -43,7 +43,7 @@ def parts(variant="plain"):
                     "run `make hosted` in %s%s"
                     % (paths.rel(missing[0]), paths.ROOT, why), STATUS_FAILED)
     with open(flags) as f:
-        return files, shlex.split(f.read())
+        return files, shlex.split(f.read())  # the driver, then its flags
 
 
 def link(rom_bin, out, tmp, variant="plain", run_tool=None, objs=()):
@@ -56,8 +56,11 @@ def link(rom_bin, out, tmp, variant="plain", run_tool=None, objs=()):
               ".data=%s,alloc,load,readonly,data,contents" % ROM_SECTION,
               "--set-section-alignment", "%s=4096" % ROM_SECTION,
               os.path.basename(rom_bin), rom_obj], cwd=os.path.dirname(rom_bin))
-    run_tool(["cc", "-o", out, files[0], rom_obj] + list(objs) + files[1:] +
-             flags)
+    # A fuzz target brings libFuzzer's main(), the others start.o's.
+    start = [] if variant == "fuzz" else [os.path.join(
+        os.path.dirname(files[0]), "start.o")]
+    run_tool(flags[:1] + ["-o", out, files[0], rom_obj] + start + list(objs) +
+             files[1:] + flags[1:])
 
 
 def command(exe, a, args):

@@ -69,3 +69,6 @@ def add_hosted_option(p, what):
     g.add_argument("--hosted-asan", dest="hosted", action="store_const",
                    const="asan", help="as --hosted, under AddressSanitizer "
                    "and UBSan")
+    # libFuzzer's variant, for tests/run.py's whole-stack fuzz targets.
+    g.add_argument("--hosted-fuzz", dest="hosted", action="store_const",
+                   const="fuzz", help=argparse.SUPPRESS)
