@@ -91,7 +91,13 @@ def main():
         t = time.time()
         try:
             mod = __import__("rows." + name, fromlist=["run"])
-            res["figures"] += mod.run(ctx)
+            figs = mod.run(ctx)
+            res["figures"] += figs
+            if figs and all(f["lunik"] is None and f["baseline"] is None
+                            for f in figs):
+                # every run of the row failed: say so, do not pass quietly
+                res["rows_failed"][name] = ("no figure measured; the runs' "
+                                            "errors are in latest.json")
         except Exception as e:  # noqa: BLE001 -- a row never stops the rest
             traceback.print_exc()
             res["rows_failed"][name] = "%s: %s" % (type(e).__name__, e)
@@ -103,7 +109,7 @@ def main():
                     if report.jsonable(v)}
     text = report.write(res, a.out)
     print(text)
-    return 0
+    return 1 if res["rows_failed"] else 0
 
 
 if __name__ == "__main__":

@@ -27,6 +27,14 @@ static int m_monotonic(lua_State *L)
 	return 1;
 }
 
+/* sys.cpu() -> seconds the CPU has worked since boot (not halted waiting
+ * for a deadline or a device): the guest's CPU time */
+static int m_cpu(lua_State *L)
+{
+	lua_pushnumber(L, (lua_Number)rt_cpu_ns() / NS_PER_S);
+	return 1;
+}
+
 static void set_int(lua_State *L, const char *key, lua_Integer v)
 {
 	lua_pushinteger(L, v);
@@ -152,6 +160,7 @@ static const luaL_Reg funcs[] = {
 	{ "time", m_time },
 	{ "monotonic", m_monotonic },
 	{ "uptime", m_monotonic },
+	{ "cpu", m_cpu },
 	{ "mem", m_mem },
 	{ "boot_timeline", m_boot_timeline },
 	{ "files", m_files },

@@ -71,7 +71,7 @@ int mbedtls_hardware_poll(void *data, unsigned char *out, size_t len,
 		}
 		if (n > 0 || plat_monotonic_ns() >= deadline)
 			break;
-		plat_wait(deadline);
+		rt_halt(deadline);
 	}
 	if ((size_t)n > len)
 		plat_panic(__FILE__, __LINE__, "entropy source gave more than asked");

@@ -3,6 +3,10 @@
  * whose I/O is ready), wake the tasks whose deadlines passed, resume the
  * ready ones, and halt the CPU until the next deadline or interrupt when
  * nothing is ready. It ends when no task is left and nothing holds it.
+ *
+ * Every halt goes through rt_halt(), which counts the time the CPU spent
+ * halted: what is left of the uptime is the CPU time (rt_cpu_ns, sys.cpu,
+ * process_cpu_seconds_total, the status line's "cpu").
  */
 #include <stdio.h>
 
@@ -18,6 +22,20 @@ static struct {
 	uint64_t (*deadline)(void);
 } pollers[MAX_POLLERS];
 static unsigned npollers;
+static uint64_t halted_ns;
+
+void rt_halt(uint64_t deadline_ns)
+{
+	uint64_t t0 = plat_monotonic_ns();
+
+	plat_wait(deadline_ns);
+	halted_ns += plat_monotonic_ns() - t0;
+}
+
+uint64_t rt_cpu_ns(void)
+{
+	return plat_monotonic_ns() - halted_ns;
+}
 
 void rt_add_poller(void (*poll)(void), uint64_t (*deadline)(void))
 {
@@ -59,6 +77,6 @@ int rt_loop_run(lua_State *L)
 		if (sched_idle())
 			return 0;
 		if (!sched_runnable())
-			plat_wait(next_deadline());
+			rt_halt(next_deadline());
 	}
 }

@@ -31,7 +31,7 @@ static bool entropy(void *buf, size_t len)
 		if (n < 0 || (n == 0 && plat_monotonic_ns() >= deadline))
 			return false;
 		if (n == 0)
-			plat_wait(deadline);
+			rt_halt(deadline);
 		have += (size_t)n;
 	}
 	return true;

@@ -467,7 +467,7 @@ static void wait_dhcp(void)
 	while (!dhcp_supplied_address(&eth) && plat_monotonic_ns() < deadline) {
 		uint64_t d = net_deadline();
 
-		plat_wait(d < deadline ? d : deadline);
+		rt_halt(d < deadline ? d : deadline);
 		net_poll();
 	}
 	if (dhcp_supplied_address(&eth)) {

@@ -144,6 +144,12 @@ void rt_add_poller(void (*poll)(void), uint64_t (*deadline)(void));
  * exit status: 0, or 1 when main.lua ended with an error. */
 int rt_loop_run(struct lua_State *L);
 
+/* plat_wait() for everything above the seam: halts until (deadline_ns) or
+ * a device event, and counts the halted time. rt_cpu_ns() is the time
+ * since boot the CPU did not spend halted (a guest's CPU time). */
+void rt_halt(uint64_t deadline_ns);
+uint64_t rt_cpu_ns(void);
+
 /* ---- The network stack (net_stack.c): lwIP over the first network
  * device and the loopback interface. Bindings use lwIP's raw API directly;
  * its callbacks run from the event loop. */

@@ -52,24 +52,44 @@ end
 
 -- The hooks http.server calls around each request of an app that has
 -- metrics: begin() as the handler starts, done() once the answer is out.
+-- They run on every request, so the series of each (route, method,
+-- status) are looked up once and kept (a few hundred at most: the labels
+-- are bounded above), not found again through labels() each time.
 local function hooks(h)
-  local requests, duration, in_flight = h.requests, h.duration, h.in_flight
-  local bytes_in, bytes_out = h.bytes_in, h.bytes_out
+  local requests, duration = h.requests, h.duration
+  local in_flight = h.in_flight.root
+  local bytes_in, bytes_out = h.bytes_in.root, h.bytes_out.root
+  local series = {} -- series[route][method][status] = { requests, duration }
   local out = { servers = h.servers }
 
+  local function lookup(route, method, status)
+    local by_method = series[route]
+    if not by_method then by_method = {}; series[route] = by_method end
+    local by_status = by_method[method]
+    if not by_status then by_status = {}; by_method[method] = by_status end
+    local pair = by_status[status]
+    if not pair then
+      pair = { requests:labels(method, route, status), duration:labels(method, route) }
+      by_status[status] = pair
+    end
+    return pair
+  end
+
   function out.begin()
-    in_flight:inc()
+    in_flight.value = in_flight.value + 1
   end
 
   function out.done(req, status, sent, t0)
-    in_flight:dec()
-    local method = METHODS[req.method] and req.method or "other"
-    local route = req.route or UNMATCHED
-    requests:labels(method, route, status):inc()
-    duration:labels(method, route):observe(monotonic() - t0)
+    in_flight.value = in_flight.value - 1
+    local method = req.method
+    if not METHODS[method] then method = "other" end
+    local pair = lookup(req.route or UNMATCHED, method, status)
+    local count = pair[1]
+    count.value = count.value + 1
+    pair[2]:observe(monotonic() - t0)
     local body = req._body
-    if body then bytes_in:inc(#body) end
-    if sent then bytes_out:inc(sent) end
+    if body then bytes_in.value = bytes_in.value + #body end
+    if sent then bytes_out.value = bytes_out.value + sent end
   end
   return out
 end

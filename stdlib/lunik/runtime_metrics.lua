@@ -38,6 +38,8 @@ function M.install(reg)
   local tasks = reg:gauge("lunik_tasks", "Tasks that have not ended.")
   local timers = reg:gauge("lunik_timers", "Timers pending.")
   local uptime = reg:gauge("lunik_uptime_seconds", "Seconds since boot.")
+  local cpu = reg:counter("process_cpu_seconds_total",
+    "Seconds the CPU worked since boot (not halted waiting for work).")
   local started = reg:gauge("process_start_time_seconds",
     "When the machine booted, in seconds since the Unix epoch.")
   local frames = reg:counter("lunik_net_frames_total", "Ethernet frames.", { "direction" })
@@ -57,6 +59,7 @@ function M.install(reg)
     tasks:set(task.count())
     timers:set(timer.count())
     uptime:set(sys.uptime())
+    cpu.root.value = sys.cpu()
     started:set(start)
     local s = net.stats()
     frames:labels("rx").value = s.rx_frames

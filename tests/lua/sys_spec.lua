@@ -14,6 +14,22 @@ describe("sys", function()
     assert.equal(sys.monotonic() >= b, true)
   end)
 
+  it("counts CPU time: all of a busy loop, little of a sleep", function()
+    local timer = require "timer"
+    local c0, t0 = sys.cpu(), sys.monotonic()
+    while sys.monotonic() - t0 < 0.2 do end
+    local busy_cpu, busy_t = sys.cpu() - c0, sys.monotonic() - t0
+    -- nothing halts inside the loop: its CPU time is its whole time
+    assert.truthy(math.abs(busy_cpu - busy_t) < 0.005,
+      "busy: cpu " .. busy_cpu .. " s in " .. busy_t .. " s")
+    c0, t0 = sys.cpu(), sys.monotonic()
+    timer.sleep(0.3)
+    local slept_cpu, slept_t = sys.cpu() - c0, sys.monotonic() - t0
+    assert.truthy(slept_cpu < slept_t / 2,
+      "sleep: cpu " .. slept_cpu .. " s in " .. slept_t .. " s")
+    assert.truthy(sys.cpu() <= sys.monotonic())
+  end)
+
   it("has a wall clock after 2024", function()
     assert.truthy(sys.time() > 1704067200)
     assert.truthy(math.abs(sys.time() - os.time()) < 2)

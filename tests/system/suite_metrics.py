@@ -72,6 +72,10 @@ def test_metrics_exact_counts(ctx):
         for (name,), labels, value in want:
             got = sample(text, name, **labels)
             expect(got == value, "%s%r: %s, expected %s" % (name, labels, got, value), guest)
+        cpu, up = (sample(text, "process_cpu_seconds_total"),
+                   sample(text, "lunik_uptime_seconds"))
+        expect(cpu is not None and 0 < cpu <= up,
+               "process_cpu_seconds_total %s, uptime %s" % (cpu, up), guest)
         for name in ("lunik_heap_bytes", "lunik_tcp_connections", "lunik_net_frames_total",
                      "process_start_time_seconds", "lunik_uptime_seconds",
                      "http_connections_open", "lunik_tasks"):
@@ -83,6 +87,37 @@ def test_metrics_exact_counts(ctx):
         _, again = scrape(port)
         expect(sample(again, "http_requests_total", method="GET", route="/metrics",
                       status="200") == 1, "the first scrape is counted", guest)
+    finally:
+        guest.kill()
+
+
+STATUS = re.compile(r"^status: up (\d+)s, cpu (\d+)% \(([\d.]+)s\), ([\d.]+) req/s "
+                    r"\((\d+) requests\), (\d+) connections, heap ([\d.]+)/([\d.]+) MiB, "
+                    r"(\d+) tasks$", re.M)
+
+
+@test
+def test_status_line(ctx):
+    """lunik run --status 0.5: lines every half second whose request count
+    follows the traffic sent and whose CPU share and total are sane."""
+    guest, port = start(ctx, "metrics", [], ["--status", "0.5"])
+    try:
+        for _ in range(7):
+            curl(port, "/ok")
+        deadline, lines = time.monotonic() + 60, []
+        while time.monotonic() < deadline:
+            lines = STATUS.findall(guest.result().out)
+            if len(lines) >= 2 and int(lines[-1][4]) >= 8:
+                break
+            time.sleep(0.2)
+        expect(len(lines) >= 2, "status lines: %r" % lines, guest)
+        cpus = [float(l[2]) for l in lines]
+        expect(cpus == sorted(cpus), "cpu totals go up: %r" % cpus, guest)
+        for l in lines:
+            up, share, cpu = int(l[0]), int(l[1]), float(l[2])
+            expect(0 <= share <= 100 and cpu <= up + 1, "status line %r" % (l,), guest)
+        # 7 GETs and the harness's readiness probe
+        expect(int(lines[-1][4]) >= 8, "requests in %r" % (lines[-1],), guest)
     finally:
         guest.kill()
 
