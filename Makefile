@@ -35,7 +35,7 @@ FUZZ_PACKAGES := clang libclang-rt-14-dev $(HOSTED_PACKAGES)
 TEST_PACKAGES := $(FUZZ_PACKAGES) curl wrk netcat-openbsd iproute2 \
 	iputils-ping lua-socket lua-nginx-redis redis-server lua-dkjson \
 	lua-inspect openssl apache2-utils prometheus haproxy libvirt-daemon-system \
-	libvirt-clients
+	libvirt-clients gdb
 # The benchmarks also need gnuplot (the chart); bench/linuxvm.py downloads
 # the Linux microVM's own packages.
 BENCH_PACKAGES := gnuplot-nox wrk iproute2 openssl

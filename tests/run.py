@@ -41,6 +41,7 @@ import suite_engine  # noqa: E402,F401  (libvirt, graceful shutdown, replicas be
 import suite_pci  # noqa: E402,F401  (q35 and pc: virtio-pci, ACPI power)
 import suite_hosted  # noqa: E402,F401  (the hosted platform: the runtime as a process)
 import suite_sanitize  # noqa: E402,F401  (the runtime under ASan and UBSan)
+import suite_gdb  # noqa: E402,F401  (lunik run --gdb, tools/gdb/lunik.py)
 
 class Tally:
     def __init__(self):

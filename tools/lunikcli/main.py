@@ -10,7 +10,7 @@ import signal
 import sys
 
 from . import (cmd_accel, cmd_build, cmd_domain, cmd_inspect, cmd_new,
-               cmd_run, cmd_test)
+               cmd_run, cmd_test, gdb)
 from .errors import Error
 
 COMMANDS = (cmd_new, cmd_build, cmd_run, cmd_test, cmd_domain, cmd_inspect,
@@ -51,6 +51,7 @@ def split_boot_args(argv):
 def main(argv):
     p = parser()
     argv, boot_args = split_boot_args(argv)
+    argv = gdb.normalize(argv)
     a = p.parse_args(argv)
     a.args = boot_args
     if boot_args and a.cmd not in BOOTING:
