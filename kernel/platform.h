@@ -4,8 +4,8 @@
  * The kernel boots (PVH entry, long mode, page tables, interrupts, clocks,
  * console), then calls runtime_main(), which the layer above provides. Nothing
  * above kernel/ includes any other kernel header, and nothing in kernel/ knows
- * about Lua. Keep this file small enough to implement a second time as a plain
- * Linux process (a "hosted" platform).
+ * about Lua. It is implemented a second time as a plain Linux process, by
+ * hosted/ (docs/hosted.md): keep it small enough for that.
  *
  * Execution model: one CPU, no preemption. Interrupt handlers only note what
  * happened; every call below runs on the caller's stack and returns.
@@ -89,7 +89,8 @@ struct plat_phase {
 };
 
 /* Sets (*phases) to the kernel's boot phases, in order, and returns their
- * count. The first is "pvh_entry" at 0 ns. */
+ * count. The first is the platform's start at 0 ns ("pvh_entry"; the
+ * hosted platform's "exec"). */
 size_t plat_boot_phases(const struct plat_phase **phases);
 
 /* Returns true once for each press of the ACPI power button since the
@@ -111,8 +112,9 @@ _Noreturn void plat_exit(int status);
 /* ---- Devices. Calls below never block: requests are queued and their
  * completions polled by the layer above, whose event loop calls
  * plat_wait() when it has nothing to do (any device interrupt wakes it).
- * Failures are negative errno values, newlib's (<errno.h> above kernel/;
- * beware, not all are Linux's: EMSGSIZE is 122). Devices are numbered
+ * Failures are negative errno values, the C library's (<errno.h> above
+ * kernel/: newlib's in the guest, where not all are Linux's, EMSGSIZE is
+ * 122; glibc's on the hosted platform). Devices are numbered
  * from 0 in discovery order (on QEMU, the order of its -device options);
  * a missing one is -ENODEV. */
 
