@@ -170,7 +170,8 @@ def stack_build(path, exe, app):
     with open(disk, "wb") as f:  # stack_kv's disk (its STACK_ARGS)
         f.truncate(24576)
     r = subprocess.run([os.path.join(ROOT, "tools", "lunik"), "build", "-q",
-                        "--hosted-fuzz", "--link", obj, tmp, "-o", exe],
+                        "--hosted-fuzz", "--link", obj, tmp, "-o", exe,
+                        "--lua-path", os.path.join(HERE, "fuzz", "apps", "lib")],
                        cwd=ROOT, capture_output=True, text=True)
     return r.stderr if r.returncode else None
 

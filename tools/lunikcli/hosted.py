@@ -15,8 +15,7 @@ import os
 import shlex
 import signal
 import subprocess
-import sys
-import time
+import types
 
 from . import devices, paths
 from .errors import Error, STATUS_FAILED, note
@@ -25,7 +24,6 @@ VARIANTS = {"plain": "hosted", "asan": "hosted-asan", "fuzz": "hosted-fuzz"}
 ROM_SECTION = "lunik_rom"  # hosted/files.c reads its bounds
 LIBS = ("lunik.o", "libmbedtls.a", "libmbedx509.a", "libmbedcrypto.a",
         "liblua.a", "liblwip.a")
-STATUS_TIMEOUT = 124
 
 
 def parts(variant="plain"):
@@ -95,36 +93,25 @@ def run(cmd, timeout=None):
     its status as lunik run returns a guest's (124 on timeout, 128 + N
     for a death by signal N). A first Ctrl-C or SIGTERM is passed on (the
     power button: a graceful shutdown), a second kills it (130)."""
-    from .qemu import die_with_parent
+    from .qemu import die_with_parent, wait_child
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                             start_new_session=True,
                             preexec_fn=die_with_parent)
-    count = [0]
+    stopper = types.SimpleNamespace(count=0)
 
     def handle(sig, frame):
-        count[0] += 1
-        if count[0] == 1:
+        stopper.count += 1
+        if stopper.count == 1:
             note("shutting down (%s again stops it at once)"
                  % ("Ctrl-C" if sig == signal.SIGINT else "SIGTERM"))
             proc.send_signal(signal.SIGTERM)
 
     saved = {s: signal.signal(s, handle)
              for s in (signal.SIGINT, signal.SIGTERM)}
-    deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        while True:
-            if count[0] > 1:
-                return 130
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                print("\nlunik: timed out after %gs" % timeout,
-                      file=sys.stderr)
-                return STATUS_TIMEOUT
-            try:
-                rc = proc.wait(timeout=0.2 if left is None else min(0.2, left))
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        status, rc = wait_child(proc, timeout, stopper)
+        if status is not None:
+            return status
     finally:
         for s, h in saved.items():
             signal.signal(s, h)

@@ -1,11 +1,8 @@
 -- The app of stack_http.c: an http.app with the features a service uses
 -- (parameters, queries, JSON in and out, a streamed body, keep-alive),
--- and a client task that sends each fuzz input on a new connection over
--- lwIP's loopback, half-closes, and reads the answer to the end.
-local fuzz = require "fuzz"
+-- and fuzz_tcp's client, which sends each input on a new connection.
 local http = require "http"
 local json = require "json"
-local net = require "net"
 
 local app = http.app()
 local items = {}
@@ -35,16 +32,7 @@ app:get("/list", function() return json.array({ 1, "two", json.null }) end)
 assert(app:listen(8080, { header_timeout = 1, body_timeout = 1,
                           idle_timeout = 1, send_timeout = 1, log = false }))
 
-while true do
-  local input = fuzz.next()
-  for k in pairs(items) do items[k] = nil end -- each input starts afresh
-  local c = net.connect("127.0.0.1", 8080, 2)
-  if c then
-    c:settimeout(2)
-    c:send(input)
-    c:shutdown("send")
-    repeat local data = c:receiveany(65536) until not data
-    c:close()
-  end
-  fuzz.done()
-end
+-- each input starts afresh
+require("fuzz_tcp").run(8080, function()
+  for k in pairs(items) do items[k] = nil end
+end)
