@@ -137,7 +137,7 @@ run: all
 	$(Q)tools/lunik run examples/api -p $(RUN_PORT):8080 \
 		--disk $(BUILD)/run/api.img:64M -- port=8080
 
-test: all $(HOST_LUA) $(HOSTED_PARTS) $(HOSTED_ASAN_PARTS) $(HOSTED_FUZZ_PARTS)
+test: all $(HOST_LUA) $(HOSTED_PARTS) $(HOSTED_ASAN_PARTS)
 	$(Q)python3 tests/run.py
 
 # The kv crash test at length: KV_KILLS kills of QEMU (make test does 50).
@@ -149,7 +149,7 @@ crash: all
 # for 10 million executions of the fast ones (fuzz_rom, fuzz_http_request)
 # on a 2-core machine; the whole-stack ones run at 100-6000 a second.
 FUZZ_SECONDS ?= 400
-fuzz: all $(HOST_LUA) $(HOSTED_FUZZ_PARTS)
+fuzz: all $(HOST_LUA) $(HOSTED_ASAN_PARTS)
 	$(Q)python3 tests/run.py --fuzz-only --fuzz-seconds $(FUZZ_SECONDS)
 
 bench: all
@@ -182,8 +182,7 @@ install: all $(HOST_LUA)
 
 clean:
 	rm -rf $(BUILD)/kernel $(BUILD)/runtime $(BUILD)/bindings $(BUILD)/host \
-		$(BUILD)/lunik.o $(BUILD)/tests $(HOSTED_OUT) $(HOSTED_ASAN_OUT) \
-		$(HOSTED_FUZZ_OUT)
+		$(BUILD)/lunik.o $(BUILD)/tests $(HOSTED_OUT) $(HOSTED_ASAN_OUT)
 
 distclean:
 	rm -rf $(BUILD)
@@ -203,5 +202,5 @@ test: $(TEST_OBJS)
 HOSTED_TEST_OBJS := $(HOSTED_ASAN_OUT)/tests/fault.o
 $(HOSTED_TEST_OBJS): $(HOSTED_ASAN_OUT)/tests/%.o: tests/system/%.c $(HOSTED_ASAN_PARTS)
 	@mkdir -p $(dir $@)
-	$(Q)$(HOSTED_CC) $(HOSTED_ASAN_OPT) $(HOSTED_WARN) $(HOSTED_INCLUDES) -c $< -o $@
+	$(Q)$(HOSTED_ASAN_CC) $(HOSTED_ASAN_OPT) $(HOSTED_WARN) $(HOSTED_INCLUDES) -c $< -o $@
 test: $(HOSTED_TEST_OBJS)

@@ -7,10 +7,9 @@
 #
 # Two variants, each a folder of objects and libraries:
 #   $(BUILD)/hosted/       -O2, for runs and the benchmarks
-#   $(BUILD)/hosted-asan/  AddressSanitizer and UndefinedBehaviorSanitizer
-#                          (make test's sanitizer suite)
-#   $(BUILD)/hosted-fuzz/  the same with clang and libFuzzer's coverage
-#                          (the whole-stack fuzz targets, tests/fuzz)
+#   $(BUILD)/hosted-asan/  clang, AddressSanitizer, UndefinedBehaviorSanitizer
+#                          and libFuzzer's coverage (make test's sanitizer
+#                          suite, the whole-stack fuzz targets)
 # Each holds lunik.o (runtime, bindings and hosted/ as one relocatable
 # object), start.o (main), the third-party archives, and ldflags: the
 # link's driver and what it adds (libslirp, libm, the sanitizers), which
@@ -90,24 +89,21 @@ $1/cflags: mk/hosted.mk
 endef
 
 HOSTED_OPT := -O2 -g -fno-omit-frame-pointer -ffunction-sections -fdata-sections
+# The sanitizers' variant, also the fuzz targets' (tests/fuzz/stack_*.c):
+# clang, AddressSanitizer and UBSan, and libFuzzer's coverage hooks, which
+# cost little and do nothing unless a fuzz target links libFuzzer
+# (tools/lunikcli/hosted.py adds -fsanitize=fuzzer to that link only).
+HOSTED_ASAN_CC := clang
 HOSTED_ASAN_OPT := -O1 -g -fno-omit-frame-pointer \
-	-fsanitize=address,undefined -fno-sanitize-recover=undefined
-
-# The fuzz targets' variant (tests/fuzz/stack_*.c): clang's libFuzzer
-# coverage through everything, the sanitizers as above.
-HOSTED_FUZZ_OPT := -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+HOSTED_ASAN_LINK := -fsanitize=address,undefined
 
 HOSTED_OUT := $(BUILD)/hosted
 HOSTED_ASAN_OUT := $(BUILD)/hosted-asan
-HOSTED_FUZZ_OUT := $(BUILD)/hosted-fuzz
 $(eval $(call hosted_variant,$(HOSTED_OUT),$(HOSTED_OPT),$(HOSTED_CC),$(HOSTED_OPT)))
-$(eval $(call hosted_variant,$(HOSTED_ASAN_OUT),$(HOSTED_ASAN_OPT),$(HOSTED_CC),$(HOSTED_ASAN_OPT)))
-HOSTED_FUZZ_LINK := -fsanitize=fuzzer,address,undefined
-$(eval $(call hosted_variant,$(HOSTED_FUZZ_OUT),$(HOSTED_FUZZ_OPT),clang,$(HOSTED_FUZZ_LINK)))
+$(eval $(call hosted_variant,$(HOSTED_ASAN_OUT),$(HOSTED_ASAN_OPT),$(HOSTED_ASAN_CC),$(HOSTED_ASAN_LINK)))
 
 hosted_parts = $(addprefix $1/,lunik.o start.o liblua.a liblwip.a \
 	libmbedtls.a libmbedx509.a libmbedcrypto.a ldflags cflags)
 HOSTED_PARTS := $(call hosted_parts,$(HOSTED_OUT))
 HOSTED_ASAN_PARTS := $(call hosted_parts,$(HOSTED_ASAN_OUT))
-HOSTED_FUZZ_PARTS := $(call hosted_parts,$(HOSTED_FUZZ_OUT))

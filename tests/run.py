@@ -145,12 +145,13 @@ def stack_header(path):
 
 def stack_build(path, exe, app):
     """A whole-stack target: the C file compiled against the hosted
-    platform's fuzz variant (build/hosted-fuzz), then linked by lunik build
+    platform's sanitizer variant (build/hosted-asan, with libFuzzer's
+    coverage), then linked by lunik build
     --hosted-fuzz with app's ROM (TLS apps get this run's certificates).
     Returns the complaint or None."""
-    cflags = os.path.join(ROOT, "build", "hosted-fuzz", "cflags")
+    cflags = os.path.join(ROOT, "build", "hosted-asan", "cflags")
     if not os.path.exists(cflags):
-        return "build/hosted-fuzz is not built (make test or make fuzz builds it)"
+        return "build/hosted-asan is not built (make test or make fuzz builds it)"
     with open(cflags) as f:
         flags = f.read().split()
     obj = exe + ".o"

@@ -1,6 +1,6 @@
 /*
  * stack.h -- the harness of the whole-stack fuzz targets (stack_*.c):
- * the real runtime (the hosted platform's fuzz variant, build/hosted-fuzz,
+ * the real runtime (the hosted platform's sanitizer variant, build/hosted-asan,
  * compiled with libFuzzer's coverage) runs a Lua app of apps/NAME on a
  * thread of its own, and each input goes to that app through the "fuzz"
  * module: fuzz.next() blocks the app's task until libFuzzer has an input

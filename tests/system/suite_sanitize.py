@@ -14,7 +14,6 @@ import shutil
 import signal
 import socket
 import ssl
-import time
 
 import suite_tls
 from harness import (APPS, LUNIK, ROOT, Failure, Live, Result, free_port,
@@ -117,17 +116,14 @@ def test_sanitized_examples_specs(ctx):
             asan_specs(app)
 
 
-def wait_port(port, proc, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
-            return True
-        except OSError:
-            time.sleep(0.2)
-    return False
+def listening(live, line):
+    """Waits for the app's own "listening" line: slirp accepts on the host
+    port from the start, before the app listens inside."""
+    try:
+        live.wait_for(line, 60)
+    except Failure:
+        expect_clean(live.result())
+        raise
 
 
 def http_load(port, n):
@@ -211,11 +207,9 @@ def test_sanitized_smoke_load(ctx):
     live = Live([LUNIK, "run", "--hosted-asan",
                  os.path.join(ROOT, "examples", "api"), "-p",
                  "%d:8080" % port, "--disk", disk + ":16M", "--timeout", "600",
-                 "--", "port=8080", "log=warn"])
+                 "--", "port=8080"])
     try:
-        if not wait_port(port, live.proc):
-            expect_clean(live.result())
-            live.result().fail("examples/api never listened")
+        listening(live, "api listening")
         seen = http_load(port, 100)
         r = expect_clean(stop(live))
         r.expect_status(0)
@@ -234,11 +228,9 @@ def test_sanitized_smoke_load(ctx):
     finally:
         shutil.rmtree(app)
     port = free_port(socket.SOCK_STREAM)
-    live = Live([exe, "-p", "%d:8443" % port, "--", "port=8443", "log=warn"])
+    live = Live([exe, "-p", "%d:8443" % port, "--", "port=8443"])
     try:
-        if not wait_port(port, live.proc):
-            expect_clean(live.result())
-            live.result().fail("examples/https never listened")
+        listening(live, "https listening")
         ok = https_load(port, suite_tls.cert("ca.pem"), 30)
         r = expect_clean(stop(live))
         r.expect_status(0)

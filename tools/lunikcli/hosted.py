@@ -20,7 +20,9 @@ import types
 from . import devices, paths
 from .errors import Error, STATUS_FAILED, note
 
-VARIANTS = {"plain": "hosted", "asan": "hosted-asan", "fuzz": "hosted-fuzz"}
+# fuzz: the asan variant's objects (they carry libFuzzer's coverage hooks)
+# linked with libFuzzer, whose main() a fuzz target's --link object feeds.
+VARIANTS = {"plain": "hosted", "asan": "hosted-asan", "fuzz": "hosted-asan"}
 ROM_SECTION = "lunik_rom"  # hosted/files.c reads its bounds
 LIBS = ("lunik.o", "libmbedtls.a", "libmbedx509.a", "libmbedcrypto.a",
         "liblua.a", "liblwip.a")
@@ -54,8 +56,8 @@ def link(rom_bin, out, tmp, variant="plain", run_tool=None, objs=()):
               ".data=%s,alloc,load,readonly,data,contents" % ROM_SECTION,
               "--set-section-alignment", "%s=4096" % ROM_SECTION,
               os.path.basename(rom_bin), rom_obj], cwd=os.path.dirname(rom_bin))
-    # A fuzz target brings libFuzzer's main(), the others start.o's.
-    start = [] if variant == "fuzz" else [os.path.join(
+    # A fuzz target gets libFuzzer's main(), the others start.o's.
+    start = ["-fsanitize=fuzzer"] if variant == "fuzz" else [os.path.join(
         os.path.dirname(files[0]), "start.o")]
     run_tool(flags[:1] + ["-o", out, files[0], rom_obj] + start + list(objs) +
              files[1:] + flags[1:])
