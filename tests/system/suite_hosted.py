@@ -2,6 +2,8 @@
 same runtime as a Linux process. The executable is an ordinary Linux ELF;
 the specs that pass in the guest pass in it (the examples', tests/lua with
 the same disks); `lunik run --hosted` with -p answers curl on loopback
+through libslirp, and a tap device in a network namespace carries DNS and
+ping;
 through libslirp and stops gracefully on SIGTERM; exit statuses are the
 guest's; bad devices fail in one line before anything starts, from lunik
 and from the executable itself.
@@ -204,3 +206,45 @@ def test_hosted_bad_devices(ctx):
                            r"127\.0\.0\.1" % port)
     finally:
         taken.close()
+
+
+@test_once
+def test_hosted_tap_dns_and_ping(ctx):
+    """--net tap:NAME: an existing tap device in a network namespace the
+    test makes; DNS through it to a responder there, then ping of the
+    process's lwIP (suite_net's guest test, as a process)."""
+    need_hosted()
+    from harness import need_root
+    from suite_net import DNS_RESPONDER, Netns
+    need_root("a network namespace and a tap device")
+    netcheck = os.path.join(APPS, "netcheck")
+    with Netns() as ns:
+        dns = ns.popen(["python3", "-c", DNS_RESPONDER], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+        try:
+            if dns.stdout.readline().strip() != "ready":
+                raise Failure("the DNS responder did not start")
+            live = Live(["ip", "netns", "exec", ns.name, LUNIK, "run",
+                         "--hosted", netcheck, "--timeout", "120", "--net",
+                         "tap:ltap0", "--", "what=resolve", "name=service.test",
+                         "ip=192.168.77.2/24", "gw=192.168.77.1",
+                         "dns=192.168.77.1"])
+            try:
+                live.finish(120).expect_status(0).expect(
+                    r"^resolved: 10\.9\.8\.7$", r"^missing: nil host not found$")
+            finally:
+                live.kill()
+        finally:
+            dns.kill()
+            dns.wait()
+        live = Live(["ip", "netns", "exec", ns.name, LUNIK, "run", "--hosted",
+                     netcheck, "--timeout", "120", "--net", "tap:ltap0", "--",
+                     "what=serve", "ip=192.168.77.2/24", "gw=192.168.77.1"])
+        try:
+            live.wait_for(r"serving on", 60)
+            r = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", "192.168.77.2"],
+                       capture_output=True, text=True, timeout=60)
+            if r.returncode or " 0% packet loss" not in r.stdout:
+                live.result().fail("ping failed:\n" + r.stdout + r.stderr)
+        finally:
+            live.kill()
