@@ -2,11 +2,10 @@
 same runtime as a Linux process. The executable is an ordinary Linux ELF;
 the specs that pass in the guest pass in it (the examples', tests/lua with
 the same disks); `lunik run --hosted` with -p answers curl on loopback
-through libslirp, and a tap device in a network namespace carries DNS and
-ping;
-through libslirp and stops gracefully on SIGTERM; exit statuses are the
-guest's; bad devices fail in one line before anything starts, from lunik
-and from the executable itself.
+through libslirp and stops gracefully on SIGTERM; a tap device in a
+network namespace carries DNS and ping; exit statuses are the guest's;
+bad devices fail in one line before anything starts, from lunik and from
+the executable itself.
 """
 
 import os
