@@ -58,7 +58,8 @@ include mk/kernel.mk
 
 RUNTIME_SRCS := $(wildcard runtime/*.c)
 BINDING_SRCS := $(wildcard bindings/*.c)
-RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/%.o) $(BINDING_SRCS:%.c=$(BUILD)/%.o)
+RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/%.o)
+BINDING_OBJS := $(BINDING_SRCS:%.c=$(BUILD)/%.o)
 
 include mk/hosted.mk
 
@@ -67,34 +68,41 @@ HOST_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Iruntime -Itools
 LUNIK_PACK := $(BUILD)/host/lunik-pack
 FLOOR := $(BUILD)/floor.elf
 KVM_PROBE := $(BUILD)/host/kvm-probe.elf
-# The Lua modules the C bindings register (RT_MODULE), for the bundler:
-# a require of one of them needs nothing from --lua-path.
+# The bindings, an archive an image's link takes only the modules it
+# needs from (tools/lunikcli/bundle.py), and the Lua modules they register
+# (RT_MODULE) with their openers, one "NAME<TAB>luaopen_..." a line.
+MODULES_LIB := $(BUILD)/lunik-modules.a
 MODULE_LIST := $(BUILD)/host/modules
 
 .PHONY: all run test fuzz crash bench bench-quick install clean distclean hosted
 # The hosted platform's two variants (mk/hosted.mk), for lunik build --hosted.
 hosted: all $(HOSTED_PARTS) $(HOSTED_ASAN_PARTS)
-all: $(BUILD)/lunik.o $(LUNIK_PACK) $(FLOOR) $(KVM_PROBE) $(DEPS_LIBS) \
-	$(MODULE_LIST)
+all: $(BUILD)/lunik.o $(MODULES_LIB) $(LUNIK_PACK) $(FLOOR) $(KVM_PROBE) \
+	$(DEPS_LIBS) $(MODULE_LIST)
 
-$(RUNTIME_OBJS): $(BUILD)/%.o: %.c $(DEPS_LIBS)
+$(RUNTIME_OBJS) $(BINDING_OBJS): $(BUILD)/%.o: %.c $(DEPS_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(TARGET_CC) $(RUNTIME_CFLAGS) -Iruntime -MMD -MP -c $< -o $@
 
-# Everything an image shares, as one relocatable object.
+# What every image links, as one relocatable object: the kernel and the
+# runtime. The bindings are an archive (D: no timestamps, reproducible).
 $(BUILD)/lunik.o: $(KERNEL_OBJS) $(RUNTIME_OBJS)
 	@echo "  LD    $@"
 	$(Q)$(TARGET_LD) -r -o $@ $^
+$(MODULES_LIB): $(BINDING_OBJS)
+	@echo "  AR    $@"
+	$(Q)rm -f $@ && $(TARGET_AR) rcsD $@ $^
 
 $(LUNIK_PACK): tools/lunik-pack.c tools/rompack.c runtime/rom.c tools/rompack.h runtime/rom.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  HOSTCC $@")
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) -o $@ tools/lunik-pack.c tools/rompack.c runtime/rom.c
 
-$(MODULE_LIST): $(BINDING_SRCS)
+$(MODULE_LIST): $(BINDING_SRCS) Makefile
 	@mkdir -p $(dir $@)
-	$(Q)sed -n 's/.*RT_MODULE( *"\([^"]*\)".*/\1/p' $(BINDING_SRCS) | sort -u >$@.tmp
+	$(Q)sed -n 's/.*RT_MODULE( *"\([^"]*\)", *\([A-Za-z0-9_]*\)).*/\1\t\2/p' \
+		$(BINDING_SRCS) | sort -u >$@.tmp
 	$(Q)mv $@.tmp $@
 
 # The benchmark floor: an empty PVH kernel that exits at once.
@@ -120,6 +128,22 @@ all: $(HOST_LUA) # lunik build compiles apps with it to find syntax errors
 $(HOST_LUA): $(HOST_LUA_LIB)
 	$(Q)cc $(HOST_LUA_CFLAGS) -I$(BUILD)/src/lua/src -o $@ \
 		$(BUILD)/src/lua/src/lua.c $(HOST_LUA_LIB) -lm -ldl
+
+# The stdlib as bytecode, compiled once by the host's luac (the same Lua
+# version, source and configuration as the guest's, so the guest loads
+# what it makes, debug information kept for tracebacks): images pack
+# build/stdlib/ and boot without compiling it. Run from the top so each
+# chunk is named @stdlib/..., as the guest names its ROM files.
+HOST_LUAC := $(BUILD)/host/luac
+STDLIB_SRCS := $(sort $(shell find stdlib -name '*.lua'))
+STDLIB_BC := $(STDLIB_SRCS:%=$(BUILD)/%)
+all: $(STDLIB_BC)
+$(HOST_LUAC): $(HOST_LUA_LIB)
+	$(Q)cc $(HOST_LUA_CFLAGS) -I$(BUILD)/src/lua/src -o $@ \
+		$(BUILD)/src/lua/src/luac.c $(HOST_LUA_LIB) -lm
+$(STDLIB_BC): $(BUILD)/%: % $(HOST_LUAC)
+	@mkdir -p $(dir $@)
+	$(Q)ASAN_OPTIONS=detect_leaks=0 $(HOST_LUAC) -o $@ $<
 
 # What tools/lunik boots to learn whether KVM runs guests natively here.
 $(KVM_PROBE): tools/kvm-probe.S bench/floor.ld
@@ -170,10 +194,10 @@ install: all $(HOST_LUA)
 	$(Q)rm -rf $(INSTALL_LIB)
 	$(Q)mkdir -p $(INSTALL_LIB)/kernel $(INSTALL_LIB)/build/host \
 		$(INSTALL_LIB)/build/sysroot/lib $(DESTDIR)$(PREFIX)/bin
-	$(Q)tar -c --exclude=__pycache__ tools/lunik tools/lunikcli stdlib | \
-		tar -x -C $(INSTALL_LIB)
+	$(Q)tar -c --exclude=__pycache__ tools/lunik tools/lunikcli stdlib \
+		$(BUILD)/stdlib | tar -x -C $(INSTALL_LIB)
 	$(Q)cp kernel/link.ld $(INSTALL_LIB)/kernel/
-	$(Q)cp $(BUILD)/lunik.o $(INSTALL_LIB)/build/
+	$(Q)cp $(BUILD)/lunik.o $(MODULES_LIB) $(INSTALL_LIB)/build/
 	$(Q)cp $(LUNIK_PACK) $(HOST_LUA) $(KVM_PROBE) $(MODULE_LIST) \
 		$(INSTALL_LIB)/build/host/
 	$(Q)cp $(addprefix $(BUILD)/sysroot/lib/,$(INSTALL_LIBS)) \
@@ -182,12 +206,13 @@ install: all $(HOST_LUA)
 
 clean:
 	rm -rf $(BUILD)/kernel $(BUILD)/runtime $(BUILD)/bindings $(BUILD)/host \
-		$(BUILD)/lunik.o $(BUILD)/tests $(HOSTED_OUT) $(HOSTED_ASAN_OUT)
+		$(BUILD)/lunik.o $(MODULES_LIB) $(BUILD)/stdlib $(BUILD)/tests \
+		$(HOSTED_OUT) $(HOSTED_ASAN_OUT)
 
 distclean:
 	rm -rf $(BUILD)
 
--include $(RUNTIME_OBJS:.o=.d)
+-include $(RUNTIME_OBJS:.o=.d) $(BINDING_OBJS:.o=.d)
 
 # Objects linked only into test images (lunik build --link).
 TEST_OBJS := $(BUILD)/tests/fault.o $(BUILD)/tests/devices.o \

@@ -38,17 +38,17 @@ _lunik = None
 def lunik():
     """The lunik command's modules (tools/lunikcli) as one namespace:
     build_image, qemu_command, kvm_state, device_args, run_tool,
-    elf_section."""
+    elf_section, bundle."""
     global _lunik
     if _lunik is None:
         import types
         sys.path.insert(0, os.path.join(ROOT, "tools"))
-        from lunikcli import devices, image, kvm, qemu, rom
+        from lunikcli import bundle, devices, image, kvm, qemu, rom
         _lunik = types.SimpleNamespace(
             build_image=image.build_image, run_tool=image.run_tool,
             qemu_command=qemu.command, kvm_state=kvm.state,
             device_args=devices.device_args, elf_section=rom.elf_section,
-            image=image)
+            image=image, bundle=bundle)
     return _lunik
 
 

@@ -253,7 +253,7 @@ static const char *setup_conf(lua_State *L, struct tls_ctx *x)
 	max = check_version(L, "max_version", MBEDTLS_SSL_VERSION_TLS1_3);
 	if (min > max)
 		luaL_error(L, "min_version is above max_version");
-	if ((why = rt_crypto_error()))
+	if ((why = rt_crypto_start()))
 		return why;
 	if ((err = rt_random(&probe, 1)))
 		return rt_random_strerror(err);

@@ -11,10 +11,9 @@
  * for x87 and SSE (fpu.c initialises them), and call kernel_main() on the
  * main stack. mmu.c replaces these page tables with the real ones at once.
  *
- * This file also lays out the big uninitialised areas, the stacks and the
- * page-table pool, in .noinit: like bss but not zeroed, since nothing
- * needs them zero (mmu.c clears the table pages it takes), and touching
- * 1.5 MiB at boot costs a page fault per page in the hypervisor.
+ * This file also lays out the big uninitialised areas, the stacks, in
+ * .noinit: like bss but not zeroed, since nothing needs them zero, and
+ * touching a MiB at boot costs a page fault per page in the hypervisor.
  */
 #include "kernel.h"
 
@@ -135,7 +134,7 @@ boot_pd:
 	.section .noinit, "aw", @nobits
 	.p2align 12
 	.globl boot_stack_guard, boot_stack_bottom, boot_stack_top
-	.globl boot_ist_area, boot_pt_pool
+	.globl boot_ist_area
 boot_stack_guard:
 	.skip PAGE_SIZE
 boot_stack_bottom:
@@ -143,8 +142,6 @@ boot_stack_bottom:
 boot_stack_top:
 boot_ist_area:
 	.skip IST_COUNT * IST_SLOT
-boot_pt_pool:
-	.skip PT_POOL_PAGES * PAGE_SIZE
 
 	/* No executable stack (the linker warns without this note). */
 	.section .note.GNU-stack, "", @progbits

@@ -7,9 +7,12 @@
  *  1. KVM's pvclock (kvmclock): the hypervisor publishes the exact scale
  *     (Linux's Documentation/virt/kvm/x86/msr.rst and cpuid.rst);
  *  2. CPUID leaf 0x15 (TSC/crystal ratio and crystal Hz), or 0x16 (base
- *     MHz) where 0x15 gives the ratio only (SDM vol. 3B, 18.7.3);
+ *     MHz) where 0x15 gives the ratio only (SDM vol. 3B, 18.7.3), else
+ *     the hypervisor's leaf 0x40000010 (TSC kHz, VMware's convention);
  *  3. counting it against the 8254 PIT for a few ms. Only software
- *     emulation gets this far, where QEMU's TSC runs at the host's rate.
+ *     emulation gets this far, where QEMU's TSC runs at the host's rate
+ *     and no leaf gives it (qemu64 stops at leaf 0xd, and QEMU fills the
+ *     hypervisor leaves under KVM only).
  * Time stays a single multiply per read: ns = (delta << shift) * mul >> 32.
  *
  * The wall time comes from KVM's wall clock when present, else the CMOS
@@ -166,21 +169,31 @@ static bool try_kvmclock(void)
 	return true;
 }
 
+/* The hypervisor's timing leaf 0x40000010 (VMware's, which QEMU with
+ * vmware-cpuid-freq and other VMMs give): eax is the TSC frequency in
+ * kHz. 0 when the hypervisor's leaves do not reach it. */
+static uint64_t hypervisor_tsc_hz(void)
+{
+	if (!(cpuid(1, 0).ecx & (1u << 31)) || cpuid(0x40000000, 0).eax < 0x40000010)
+		return 0;
+	return (uint64_t)cpuid(0x40000010, 0).eax * 1000;
+}
+
 static uint64_t cpuid_tsc_hz(void)
 {
 	uint32_t max = cpuid(0, 0).eax;
 	struct cpuid r;
 
 	if (max < 0x15)
-		return 0;
+		return hypervisor_tsc_hz();
 	r = cpuid(0x15, 0); /* eax/ebx: TSC/crystal ratio, ecx: crystal Hz */
 	if (!r.eax || !r.ebx)
-		return 0;
+		return hypervisor_tsc_hz();
 	if (r.ecx)
 		return (uint64_t)r.ecx * r.ebx / r.eax;
 	if (max >= 0x16 && (cpuid(0x16, 0).eax & 0xffff))
 		return (uint64_t)(cpuid(0x16, 0).eax & 0xffff) * 1000000;
-	return 0;
+	return hypervisor_tsc_hz();
 }
 
 /* A sample of the PIT's count: (*tsc) just before the latch, and

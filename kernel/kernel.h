@@ -24,14 +24,6 @@
 #define IST_COUNT 4
 #define IST_SLOT (PAGE_SIZE + IST_SIZE) /* guard page, then the stack */
 
-/* Page-table pages for mmu.c: one PML4, one PDPT (512 GiB), a PD per GiB
- * (64 GiB of RAM on microvm spans 65 GiB of addresses, for the hole below
- * 4 GiB, plus the MMIO GiB), then 4 KiB tables where a 2 MiB range is not
- * uniform (page 0, image boundaries, guard pages, unaligned RAM ends: a
- * dozen in practice), and a dozen more for what mmu_map adds later (ACPI
- * tables, PCI BARs: each far-off range may need a PDPT, a PD and a PT). */
-#define PT_POOL_PAGES (1 + 1 + 66 + 28 + 12)
-
 /* Interrupt vectors (trap.c). */
 #define VEC_PIC_BASE 0x20   /* the 8259s, remapped here and masked */
 #define VEC_IRQ_BASE 0x30   /* I/O APIC inputs (GSIs), see irq.h */
@@ -74,7 +66,7 @@
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __data_start[], __bss_start[], __bss_end[];
 extern char __noinit_start[], __noinit_end[]; /* stacks, tables: not zeroed */
-extern char __ksyms_start[], __ksyms_end[], __image_end[];
+extern char __ksyms_start[]; /* the symbol table, appended (ksyms.h) */
 extern const char __rom_start[], __rom_end[]; /* the app's ROM archive */
 
 /* ---- boot.S */
@@ -84,8 +76,6 @@ extern uint64_t boot_tsc_entry, boot_tsc_long;
 extern char boot_stack_guard[], boot_stack_bottom[], boot_stack_top[];
 /* IST_COUNT slots of IST_SLOT bytes, IST 1 first. */
 extern char boot_ist_area[];
-/* PT_POOL_PAGES pages, page aligned, not zeroed. */
-extern char boot_pt_pool[];
 
 /* ---- main.c */
 /* The C entry, from boot.S on the main stack with interrupts off;
@@ -151,14 +141,25 @@ uint64_t pvh_rsdp(void);
 #define MMIO_BASE 0xfe000000 /* to 4 GiB: virtio-mmio, APICs, ACPI GED */
 
 /* Builds the final page tables (W^X image, RAM, the MMIO window, page 0
- * and guard pages unmapped) and switches to them. Panics if the
- * page-table pool runs out. */
+ * and guard pages unmapped) and switches to them. Panics if there is no
+ * memory for them (mmu_take). */
 void mmu_init(void);
 /* Maps [addr, addr + size) to itself, no-execute: read-write and
  * uncached when (device) (registers, PCI BARs), else read-only (firmware
- * tables). Pages mapped already keep their mapping. Panics if the
- * page-table pool runs out. */
+ * tables). Pages mapped already keep their mapping. Panics if there is
+ * no memory for the tables. */
 void mmu_map(uintptr_t addr, size_t size, bool device);
+
+/* Memory for the kernel's own use (page tables, virtio rings and
+ * buffers), sized by what the machine has: (size) bytes aligned to
+ * (align) (a power of 2), not zeroed, never given back. It comes from the
+ * RAM below the image (page 0 excepted), else from the top of the heap's
+ * region while the heap is not handed out yet (mmu_heap), which shrinks
+ * it. NULL when there is not enough. */
+void *mmu_take(size_t size, size_t align);
+
+/* The bytes of RAM in the PVH memory map (after mmu_init). */
+uint64_t mmu_ram_bytes(void);
 /* Names the region holding (addr): "text", "rodata", "heap", "page 0",
  * "the main stack's guard page", ...; NULL if it knows none. Sets
  * (*diagnosis), when given, to what a fault there means when the region

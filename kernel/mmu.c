@@ -14,12 +14,16 @@
  *                                uncached, both no-execute
  *
  * Ranges use 2 MiB pages where aligned and long enough, 4 KiB pages
- * elsewhere (SDM vol. 3A, 4.5). Table pages come from a static pool
- * (boot.S, sized in kernel.h for 64 GiB of RAM). This file also knows the
- * memory layout well enough to name the region of a faulting address for
- * panic reports.
+ * elsewhere (SDM vol. 3A, 4.5). Table pages, like the virtio rings and
+ * buffers, come from mmu_take: the RAM below the image first (otherwise
+ * unused: PVH loads the image at 1 MiB), then the top of the heap's
+ * region, so a small machine spends little on them and the image carries
+ * no pool sized for the largest. This file also knows the memory layout
+ * well enough to name the region of a faulting address for panic
+ * reports.
  */
 #include "kernel.h"
+#include "ksyms.h"
 
 #define PTE_P 0x1ull
 #define PTE_W 0x2ull
@@ -33,22 +37,76 @@
 
 #define MAPPED_LIMIT (512ull << 30) /* what one PDPT covers */
 
-static size_t pool_used;
 static uint64_t *pml4;
 static uint64_t nx; /* PTE_NX, or 0 on a CPU without it */
 static uintptr_t heap_start, heap_end;
+static uintptr_t low_next, low_end; /* RAM below the image, for mmu_take */
+static uint64_t ram_bytes;
+static uintptr_t image_end; /* past the symbol table (ksyms_bytes) */
+static bool heap_given;
+
+void *mmu_take(size_t size, size_t align)
+{
+	uintptr_t at = ALIGN_UP(low_next, align);
+
+	if (at >= low_next && at <= low_end && size <= low_end - at) {
+		low_next = at + size;
+		return (void *)at;
+	}
+	if (heap_given || size > heap_end - heap_start)
+		return NULL;
+	at = ALIGN_DOWN(heap_end - size, align);
+	if (at < heap_start)
+		return NULL;
+	heap_end = ALIGN_DOWN(at, PAGE_SIZE); /* the heap stays page aligned */
+	return (void *)at;
+}
+
+uint64_t mmu_ram_bytes(void)
+{
+	return ram_bytes;
+}
 
 static uint64_t *alloc_table(void)
 {
-	uint64_t *t = (uint64_t *)(boot_pt_pool + pool_used * PAGE_SIZE);
+	uint64_t *t = mmu_take(PAGE_SIZE, PAGE_SIZE);
 
-	if (pool_used == PT_POOL_PAGES)
-		PANIC("page-table pool exhausted: lunik maps up to 64 GiB of "
-		      "RAM (PT_POOL_PAGES in kernel/kernel.h)");
-	pool_used++;
-	for (int i = 0; i < 512; i++) /* .noinit: not zeroed at boot */
+	if (!t)
+		PANIC("no memory left for page tables");
+	for (int i = 0; i < 512; i++)
 		t[i] = 0;
 	return t;
+}
+
+/* Where mmu_take takes from: the RAM region below the image (page 0
+ * excepted) and the rest of the RAM region the image ends in, the heap. */
+static void find_regions(const struct pvh_mem *m, size_t n)
+{
+	uintptr_t lo = (uintptr_t)__text_start, hi = image_end;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t start = ALIGN_UP(m[i].addr, PAGE_SIZE);
+		uint64_t end = ALIGN_DOWN(m[i].addr + m[i].size, PAGE_SIZE);
+
+		if (m[i].type != PVH_MEM_RAM || start >= end)
+			continue;
+		ram_bytes += end - start;
+		if (end > MAPPED_LIMIT)
+			end = MAPPED_LIMIT;
+		if (start < PAGE_SIZE)
+			start = PAGE_SIZE;
+		if (start < lo && low_end - low_next < (end < lo ? end : lo) - start) {
+			low_next = start;
+			low_end = end < lo ? end : lo;
+		}
+		if (m[i].addr <= hi && hi < end) {
+			heap_start = hi;
+			heap_end = end;
+		}
+	}
+	if (!heap_end)
+		PANIC("the image does not end inside RAM of the PVH memory map");
+	ASSERT(heap_start % PAGE_SIZE == 0);
 }
 
 /* The table that (table)[(idx)] points to, made if missing; NULL if that
@@ -107,14 +165,15 @@ static void map_image(void)
 			  PTE_W | nx);
 	map_range(ist + IST_COUNT * IST_SLOT, (uintptr_t)__noinit_end,
 		  PTE_W | nx);
-	map_range((uintptr_t)__ksyms_start, (uintptr_t)__image_end, nx);
+	if (image_end > (uintptr_t)__ksyms_start)
+		map_range((uintptr_t)__ksyms_start, image_end, nx);
 }
 
 /* Maps RAM [start, end) read-write, but never page 0 nor the image, whose
  * holes (guard pages) must stay holes. */
 static void map_ram(uintptr_t start, uintptr_t end)
 {
-	uintptr_t lo = (uintptr_t)__text_start, hi = (uintptr_t)__image_end;
+	uintptr_t lo = (uintptr_t)__text_start, hi = image_end;
 
 	if (start < PAGE_SIZE)
 		start = PAGE_SIZE;
@@ -128,8 +187,9 @@ void mmu_init(void)
 {
 	const struct pvh_mem *m;
 	size_t n = pvh_memmap(&m);
-	uintptr_t image_end = (uintptr_t)__image_end;
 
+	image_end = ALIGN_UP((uintptr_t)__ksyms_start + ksyms_bytes(), PAGE_SIZE);
+	find_regions(m, n);
 	nx = rdmsr(MSR_EFER) & EFER_NXE ? PTE_NX : 0;
 	pml4 = alloc_table();
 	map_image();
@@ -143,15 +203,7 @@ void mmu_init(void)
 		if (end > MAPPED_LIMIT)
 			end = MAPPED_LIMIT;
 		map_ram(start, end);
-		/* The heap: the rest of the RAM region the image ends in. */
-		if (m[i].addr <= image_end && image_end < end) {
-			heap_start = image_end;
-			heap_end = end;
-		}
 	}
-	if (!heap_end)
-		PANIC("the image does not end inside RAM of the PVH memory map");
-	ASSERT(heap_start % PAGE_SIZE == 0);
 	write_cr3((uintptr_t)pml4);
 }
 
@@ -165,7 +217,7 @@ void mmu_map(uintptr_t addr, size_t size, bool device)
 	if (start < PAGE_SIZE)
 		start = PAGE_SIZE; /* page 0 stays a hole */
 	/* The image is mapped already, and its guard pages must stay holes. */
-	if (end > (uintptr_t)__text_start && start < (uintptr_t)__image_end)
+	if (end > (uintptr_t)__text_start && start < image_end)
 		return;
 	if (start < end)
 		map_range(start, end,
@@ -174,6 +226,7 @@ void mmu_map(uintptr_t addr, size_t size, bool device)
 
 void mmu_heap(uintptr_t *start, uintptr_t *end)
 {
+	heap_given = true; /* from now on mmu_take leaves it alone */
 	*start = heap_start;
 	*end = heap_end;
 }
@@ -223,7 +276,7 @@ static const char *image_region(uintptr_t a, const char **diagnosis)
 	if (a < (uintptr_t)__bss_end)
 		return "bss";
 	if (a < (uintptr_t)__noinit_end)
-		return "page tables";
+		return "stacks";
 	return "symbol table";
 }
 
@@ -238,12 +291,12 @@ const char *mmu_region(uintptr_t a, const char **diagnosis)
 		*diagnosis = "null pointer dereference";
 		return "page 0";
 	}
-	if (a >= (uintptr_t)__text_start && a < (uintptr_t)__image_end)
+	if (a >= (uintptr_t)__text_start && a < image_end)
 		return image_region(a, diagnosis);
 	if (a >= heap_start && a < heap_end)
 		return "heap";
 	if (a < (uintptr_t)__text_start)
-		return "low memory";
+		return "low memory (page tables, virtio buffers)";
 	if (a >= MMIO_BASE && a < (1ull << 32))
 		return "MMIO window";
 	if (a >= 0x0000800000000000ull && a < 0xffff800000000000ull)

@@ -2,7 +2,7 @@
  * virtio.c -- the half of virtio that no transport changes (virtio 1.2,
  * 3.1.1 and 2.7): the device status handshake and feature negotiation,
  * configuration space reads, virtqueue memory and set-up, devices sharing
- * an interrupt line, the arena that rings and buffers come from, and the
+ * an interrupt line, the memory rings and buffers come from, and the
  * hand-over of each device found to the driver of its type. The
  * transports (virtio_mmio.c, virtio_pci.c) supply the register accesses
  * through struct virtio_ops (virtio.h).
@@ -14,26 +14,16 @@
 #include "irq.h"
 #include "virtio.h"
 
-#define ARENA_SIZE (2u << 20) /* two NICs' buffers, blk and rng rings */
 #define RESET_SPINS 100000
 
 static struct virtio_dev *on_gsi[VEC_IRQ_COUNT];
 static unsigned counts[VIRTIO_ID_RNG + 1]; /* devices named, per type */
 
-static char arena[ARENA_SIZE]
-	__attribute__((section(".noinit.virtio"), aligned(PAGE_SIZE)));
-static size_t arena_used;
-
 void *virtio_alloc(size_t size, size_t align, bool zero)
 {
-	size_t at = ALIGN_UP(arena_used, align);
-	void *p;
+	void *p = mmu_take(size, align);
 
-	if (at > ARENA_SIZE || size > ARENA_SIZE - at)
-		return NULL;
-	p = arena + at;
-	arena_used = at + size;
-	if (zero)
+	if (p && zero)
 		virtio_zero(p, size);
 	return p;
 }

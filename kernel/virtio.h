@@ -1,7 +1,7 @@
 /*
  * virtio.h -- what the virtio files of kernel/ share: the device model
  * and its generic half (virtio.c: status handshake, feature negotiation,
- * configuration reads, virtqueue set-up, interrupt lines, the arena), the
+ * configuration reads, virtqueue set-up, interrupt lines, memory), the
  * transports below it (virtio_mmio.c, virtio_pci.c), split virtqueues
  * (virtio_ring.c), and the probe entry of each device driver
  * (virtio_net.c, virtio_blk.c, virtio_rng.c). Kernel-private: nothing
@@ -131,9 +131,9 @@ int virtio_fail(struct virtio_dev *d, const char *why);
  * (flags) (irq.h) for the first. Returns irq_route's error. */
 int virtio_route_gsi(struct virtio_dev *d, unsigned flags);
 
-/* Memory for rings and buffers, from a fixed arena in .noinit (so it
- * costs no boot time to zero): (size) bytes aligned to (align) (a power
- * of 2), zeroed when (zero). NULL when the arena is spent; never freed. */
+/* Memory for rings and buffers, from mmu_take (at boot: the RAM below the
+ * image, else the heap's top): (size) bytes aligned to (align) (a power
+ * of 2), zeroed when (zero). NULL when there is not enough; never freed. */
 void *virtio_alloc(size_t size, size_t align, bool zero);
 
 /* ---- virtio_mmio.c, virtio_pci.c: each finds its transports and calls

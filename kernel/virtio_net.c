@@ -30,6 +30,7 @@
 
 #define NET_MAX 2
 #define NET_QUEUE 256 /* entries per queue, at most */
+#define NET_QUEUE_MIN 32
 #define NET_HDR 12    /* struct virtio_net_hdr, num_buffers included */
 #define NET_BUF 1536  /* header + a 1514-byte frame + a VLAN tag, rounded */
 #define NET_MTU 1500
@@ -65,16 +66,29 @@ static void make_mac(struct net *nt)
 		nt->mac[i] = (uint8_t)(t ^ t >> 40);
 }
 
+/* Entries per queue: NET_QUEUE, halved (down to NET_QUEUE_MIN) until a
+ * device's buffers take at most a sixteenth of the RAM, so that a small
+ * machine keeps its memory for the heap: 64 at 4 MiB, 256 from 16 MiB. */
+static unsigned queue_len(void)
+{
+	unsigned n = NET_QUEUE;
+
+	while (n > NET_QUEUE_MIN && 2ull * n * NET_BUF > mmu_ram_bytes() / 16)
+		n /= 2;
+	return n;
+}
+
 int virtio_net_probe(struct virtio_dev *d)
 {
 	struct net *nt = &nets[nnets];
+	unsigned qlen = queue_len();
 
 	if (nnets == NET_MAX)
 		return virtio_fail(d, "one network device too many");
 	*nt = (struct net){ .dev = d };
 	if (virtio_negotiate(d, 1ull << VIRTIO_NET_F_MAC, 0) ||
-	    virtq_init(d, &nt->rx, RXQ, NET_QUEUE) ||
-	    virtq_init(d, &nt->tx, TXQ, NET_QUEUE))
+	    virtq_init(d, &nt->rx, RXQ, qlen) ||
+	    virtq_init(d, &nt->tx, TXQ, qlen))
 		return -ENODEV;
 	nt->rxbuf = virtio_alloc((size_t)nt->rx.size * NET_BUF, 64, false);
 	nt->txbuf = virtio_alloc((size_t)nt->tx.size * NET_BUF, 64, false);

@@ -10,8 +10,9 @@
 #   $(BUILD)/hosted-asan/  clang, AddressSanitizer, UndefinedBehaviorSanitizer
 #                          and libFuzzer's coverage (make test's sanitizer
 #                          suite, the whole-stack fuzz targets)
-# Each holds lunik.o (runtime, bindings and hosted/ as one relocatable
-# object), start.o (main), the third-party archives, and ldflags: the
+# Each holds lunik.o (runtime and hosted/ as one relocatable object),
+# lunik-modules.a (the bindings), start.o (main), the third-party
+# archives, and ldflags: the
 # link's driver and what it adds (libslirp, libm, the sanitizers), which
 # tools/lunikcli reads.
 #
@@ -69,9 +70,14 @@ $1/obj/%.o: %.c $(DEPS_LIBS) mk/hosted.mk
 		$(HOSTED_SLIRP_CFLAGS) -MMD -MP -c $$< -o $$@
 
 $1/lunik.o: $(addprefix $1/obj/,$(filter-out hosted/start.o,$(HOSTED_SRCS:.c=.o)) \
-		$(RUNTIME_SRCS:.c=.o) $(BINDING_SRCS:.c=.o))
+		$(RUNTIME_SRCS:.c=.o))
 	@echo "  LD    $$@"
 	$(Q)ld -r -o $$@ $$^
+# The bindings, an archive the link takes what the app needs from, with
+# the same -u luaopen_NAME selection as the guest's (bundle.py).
+$1/lunik-modules.a: $(addprefix $1/obj/,$(BINDING_SRCS:.c=.o))
+	@echo "  AR    $$@"
+	$(Q)rm -f $$@ && ar rcsD $$@ $$^
 $1/start.o: $1/obj/hosted/start.o
 	$(Q)cp $$< $$@
 
@@ -103,7 +109,7 @@ HOSTED_ASAN_OUT := $(BUILD)/hosted-asan
 $(eval $(call hosted_variant,$(HOSTED_OUT),$(HOSTED_OPT),$(HOSTED_CC),$(HOSTED_OPT)))
 $(eval $(call hosted_variant,$(HOSTED_ASAN_OUT),$(HOSTED_ASAN_OPT),$(HOSTED_ASAN_CC),$(HOSTED_ASAN_LINK)))
 
-hosted_parts = $(addprefix $1/,lunik.o start.o liblua.a liblwip.a \
-	libmbedtls.a libmbedx509.a libmbedcrypto.a ldflags cflags)
+hosted_parts = $(addprefix $1/,lunik.o start.o lunik-modules.a liblua.a \
+	liblwip.a libmbedtls.a libmbedx509.a libmbedcrypto.a ldflags cflags)
 HOSTED_PARTS := $(call hosted_parts,$(HOSTED_OUT))
 HOSTED_ASAN_PARTS := $(call hosted_parts,$(HOSTED_ASAN_OUT))

@@ -18,9 +18,6 @@ void rt_args_to_environ(void);
  * escapes it (traceback printed). */
 int lua_start_run(void);
 
-/* mbedtls_port.c: starts PSA crypto (psa_crypto_init), once, at boot. */
-void rt_crypto_init(void);
-
 /* net_stack.c: brings lwIP and the interfaces up (waiting for DHCP when
  * no address is given) and registers the network's poller. */
 void net_stack_init(void);

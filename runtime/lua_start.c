@@ -4,7 +4,9 @@
  * Creates the state with the standard libraries docs/design.md allows (no
  * os.execute, io.popen, temp files or binary chunks), makes `require`,
  * `loadfile` and `dofile` read the ROM (the app's modules first, then
- * stdlib's), registers the C bindings in package.preload, and runs the
+ * stdlib's), registers the C bindings linked into the image in
+ * package.preload, makes a require of a module the build left out say
+ * how to put it in (.lunik/omitted), and runs the
  * entry script (app/main.lua, or the one named by the ROM's .lunik/entry,
  * as `lunik test` sets) as the first task of the event loop (loop.c).
  */
@@ -21,11 +23,33 @@
 
 #define ROM_PATH "/app/?.lua;/app/?/init.lua;/stdlib/?.lua;/stdlib/?/init.lua"
 #define ENTRY_FILE ".lunik/entry"
+#define OMITTED_FILE ".lunik/omitted"
+#define BYTECODE_FILE ".lunik/bytecode"
 #define DEFAULT_ENTRY "app/main.lua"
 
 /* The linker set of RT_MODULE entries: GNU ld names the bounds of a
  * section whose name is a C identifier (kernel/link.ld keeps the names). */
 extern const struct rt_module __start_lunik_modules[], __stop_lunik_modules[];
+
+/* Whether (name) is a line of ROM file (list), one of lunik build's
+ * (tools/lunikcli/image.py): .lunik/omitted, .lunik/bytecode. */
+static bool rom_lists(const char *list, const char *name, size_t len)
+{
+	struct rom_file f;
+	const char *p, *end;
+
+	if (rom_find(&rt_rom, list, strlen(list), &f) != ROM_OK)
+		return false;
+	for (p = (const char *)f.data, end = p + f.size; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+
+		if (n == len && memcmp(p, name, len) == 0)
+			return true;
+		p += n + 1;
+	}
+	return false;
+}
 
 /* Where the chunk of a file's (size) bytes at (p) starts, as stock Lua's
  * luaL_loadfilex skips: a UTF-8 byte-order mark, then a first line that
@@ -44,17 +68,23 @@ static size_t chunk_start(const char *p, size_t size)
 	return i;
 }
 
-/* Loads ROM file (name) as a text chunk; its chunk name drops the "app/"
- * prefix so messages read "main.lua:3:". Returns a lua_load status with the
- * chunk or a message pushed. */
+/* Loads ROM file (name) as a chunk; its chunk name drops the "app/"
+ * prefix so messages read "main.lua:3:". A file listed in .lunik/bytecode
+ * is bytecode the build compiled from the app's or the stdlib's source
+ * with the host's Lua of this version and configuration (its chunk names
+ * already so); every other file loads as text only, so an app's own
+ * binary chunks stay refused. Returns a lua_load status with the chunk or
+ * a message pushed. */
 static int load_rom(lua_State *L, const char *name, size_t len,
 		    const struct rom_file *f)
 {
+	bool built = rom_lists(BYTECODE_FILE, name, len);
 	const char *shown = strncmp(name, "app/", 4) == 0 ? name + 4 : name;
 	const char *chunkname = lua_pushfstring(L, "@%s", shown);
 	size_t skip = chunk_start((const char *)f->data, f->size);
 	int status = luaL_loadbufferx(L, (const char *)f->data + skip,
-				      f->size - skip, chunkname, "t");
+				      f->size - skip, chunkname,
+				      built ? "b" : "t");
 
 	lua_remove(L, -2);
 	return status;
@@ -118,6 +148,21 @@ static int searcher_rom(lua_State *L)
 	}
 	luaL_pushresult(&tried);
 	return 1;
+}
+
+/* package.searchers[3]: after the preload and ROM searchers found
+ * nothing, a module the build left out raises an error that says how to
+ * put it in; any other name is not found as usual. */
+static int searcher_omitted(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+
+	if (!rom_lists(OMITTED_FILE, name, strlen(name)))
+		return 0;
+	return luaL_error(L, "module '%s' is not in this image: lunik build "
+			     "left it out, as nothing in the app's "
+			     "code names it (build with --include %s)",
+			  name, name);
 }
 
 /* load(chunk [, chunkname [, mode [, env]]]): text chunks only. */
@@ -220,8 +265,9 @@ static void setup_package(lua_State *L)
 	lua_pushliteral(L, "");
 	lua_setfield(L, -2, "cpath");
 
-	/* searchers: Lua's preload searcher, then the ROM; no C loaders */
-	lua_createtable(L, 2, 0);
+	/* searchers: Lua's preload searcher, then the ROM, then the modules
+	 * the build left out; no C loaders */
+	lua_createtable(L, 3, 0);
 	lua_getfield(L, -2, "searchers");
 	lua_rawgeti(L, -1, 1);
 	lua_rawseti(L, -3, 1);
@@ -229,6 +275,8 @@ static void setup_package(lua_State *L)
 	lua_pushvalue(L, -2);
 	lua_pushcclosure(L, searcher_rom, 1);
 	lua_rawseti(L, -2, 2);
+	lua_pushcfunction(L, searcher_omitted);
+	lua_rawseti(L, -2, 3);
 	lua_setfield(L, -2, "searchers");
 
 	lua_getfield(L, -1, "preload");

@@ -54,7 +54,6 @@ int runtime_main(void)
 	}
 	rt_mark("rom");
 	rt_args_to_environ();
-	rt_crypto_init();
 	net_stack_init();
 	rt_mark("net");
 	status = lua_start_run();

@@ -7,10 +7,10 @@
  * ticket ages, and mbedtls_psa_external_get_random()
  * (MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG), which makes PSA crypto draw from
  * rt_random like the rest of mbedTLS: one DRBG, one entropy source.
- * psa_crypto_init() runs once, at boot (rt_crypto_init); with the external
- * generator it needs no entropy then, so an image without an entropy
- * source boots as fast as any and fails only where randomness is asked
- * for.
+ * psa_crypto_init() runs once, when the tls binding first sets up a
+ * context (rt_crypto_start), so an image without TLS links no PSA; with
+ * the external generator it needs no entropy then, and an image without
+ * an entropy source fails only where randomness is asked for.
  */
 #include <mbedtls/platform_time.h>
 #include <psa/crypto.h>
@@ -22,7 +22,8 @@
 #error "mbedTLS headers without lunik's configuration (deps/mbedtls)"
 #endif
 
-static psa_status_t psa_status = PSA_ERROR_BAD_STATE; /* before the init */
+static psa_status_t psa_status;
+static bool psa_started;
 
 mbedtls_ms_time_t mbedtls_ms_time(void)
 {
@@ -42,13 +43,12 @@ psa_status_t mbedtls_psa_external_get_random(
 	return PSA_SUCCESS;
 }
 
-void rt_crypto_init(void)
+const char *rt_crypto_start(void)
 {
-	psa_status = psa_crypto_init();
-}
-
-const char *rt_crypto_error(void)
-{
+	if (!psa_started) {
+		psa_status = psa_crypto_init();
+		psa_started = true;
+	}
 	if (psa_status == PSA_SUCCESS)
 		return NULL;
 	return psa_status == PSA_ERROR_INSUFFICIENT_MEMORY

@@ -226,9 +226,9 @@ int rt_random_mbedtls(void *ctx, unsigned char *buf, size_t len);
 /* A message for an error of rt_random, e.g. "no entropy source: ...". */
 const char *rt_random_strerror(int err);
 
-/* NULL once PSA crypto (TLS 1.3's) started at boot, else why it did not
- * (mbedtls_port.c). */
-const char *rt_crypto_error(void);
+/* Starts PSA crypto (TLS 1.3's) on the first call, once: returns NULL
+ * when it runs, else why it did not start (mbedtls_port.c). */
+const char *rt_crypto_start(void);
 
 /* The entropy source behind rt_random and every mbedTLS entropy pool:
  * plat_random, with its contract. Defined weak, so a test image can link

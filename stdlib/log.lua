@@ -34,6 +34,15 @@ function M.level()
   end
 end
 
+-- log.enabled(level) -> whether a line at level would be written (so a
+-- caller can skip building its fields).
+function M.enabled(name)
+  local n = LEVELS[name]
+  if not n then error("log level must be debug, info, warn, error or off, not " ..
+    tostring(name), 2) end
+  return n >= threshold and n < LEVELS.off
+end
+
 function M.set_format(name)
   if name ~= "text" and name ~= "json" then
     error("log format must be text or json, not " .. tostring(name), 2)

@@ -165,10 +165,16 @@ end
 
 local Series = {}
 Series.__index = Series
+-- A histogram's series: observe() is on the path of every request an app
+-- with metrics serves, so its kind is in its metatable, not checked per call.
+local HSeries = setmetatable({}, { __index = Series })
+HSeries.__index = HSeries
 
 function Metric:child(values)
-  local s = setmetatable({ metric = self, values = values, value = 0 }, Series)
-  if self.kind == "histogram" then
+  local hist = self.kind == "histogram"
+  local s = setmetatable({ metric = self, values = values, value = 0 },
+    hist and HSeries or Series)
+  if hist then
     s.counts, s.sum, s.count = {}, 0, 0
     for i = 1, #self.buckets do s.counts[i] = 0 end
   end
@@ -255,11 +261,13 @@ function Series:set(v)
   self.value = v
 end
 
-function Series:observe(v)
-  local m = self.metric
-  if m.kind ~= "histogram" then error("metrics: only a histogram observes", 2) end
+function Series:observe()
+  error("metrics: only a histogram observes", 2)
+end
+
+function HSeries:observe(v)
   if type(v) ~= "number" then error("metrics: observe takes a number", 2) end
-  local b, counts = m.buckets, self.counts
+  local b, counts = self.metric.buckets, self.counts
   for i = 1, #b do
     if v <= b[i] then counts[i] = counts[i] + 1; break end
   end

@@ -14,10 +14,12 @@ that fails, hangs past its deadline or drops a request counts as too
 small. bench-quick sends 100 requests and stops the bisection at a
 coarser step.
 
-What dominates: for lunik, the image itself, loaded whole (code, data
-and a bss holding the 2 MiB virtio DMA arena): the floor lies just above
-its end, the heap left above holding the Lua state, lwIP's buffers and,
-for HTTPS, mbedTLS's. For Linux, Debian's generic kernel (its loaded
+What dominates: for lunik, the image itself, loaded whole at 1 MiB (code,
+data, the 1 MiB main stack): the floor lies just above its end, the heap
+left above holding the Lua state, lwIP's buffers and, for HTTPS,
+mbedTLS's; the page tables and the virtio rings and buffers (sized from
+the memory: 64-entry network queues at 4 MiB) take the otherwise unused
+RAM below the image. For Linux, Debian's generic kernel (its loaded
 image, bss and init sections included, ends near 74 MiB as it loads at 16
 MiB) and its early allocations, plus the initramfs (copied into memory by
 QEMU, unpacked into the page cache, the copy freed after) before nginx,
@@ -285,12 +287,12 @@ def run(ctx):
         return "; ".join(parts) + "; " + sizes + ". " + DOMINATES
 
     return [
-        figure("memory", "memory floor, examples/api serving %s requests"
-               % count, "MiB", stats([floors["api"]]),
+        figure("memory", "memory floor, examples/api serving %s requests "
+               "(target <= 4 MiB)" % count, "MiB", stats([floors["api"]]),
                stats([floors.get("linux")]), LINUX_NAME, better="lower",
                note=note("api", "linux")),
         figure("memory", "memory floor, examples/https serving %s HTTPS "
-               "requests" % count, "MiB", stats([floors["https"]]),
+               "requests (target <= 6 MiB)" % count, "MiB", stats([floors["https"]]),
                stats([floors.get("linux_tls")]), LINUX_NAME + " over HTTPS",
                better="lower", note=note("https", "linux_tls")),
         figure("memory", "memory floor, examples/hello booting and exiting 0",
@@ -300,9 +302,10 @@ def run(ctx):
     ]
 
 
-DOMINATES = ("lunik's floor sits just above its loaded image (code, data "
-             "and bss, where the 2 MiB virtio DMA arena lies): the heap above "
-             "it holds the Lua state and serves the requests; Linux's is its "
+DOMINATES = ("lunik's floor sits just above its loaded image (code, data, "
+             "bss and the 1 MiB main stack; page tables and virtio buffers, "
+             "sized from the memory, take the RAM below the image): the heap "
+             "above it holds the Lua state and serves the requests; Linux's is its "
              "kernel image (Debian's generic kernel, loaded at 16 MiB) and "
              "early allocations plus the initramfs, held twice while it is "
              "unpacked, before nginx, LuaJIT and OpenSSL start; below it the "

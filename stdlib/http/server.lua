@@ -11,6 +11,7 @@ local headers = require "http.headers"
 local httpp = require "http.parser"
 local json = require "json"
 local log = require "log"
+local log_enabled = log.enabled
 local net = require "net"
 local shutdown = require "lunik.shutdown"
 local sys = require "sys"
@@ -541,7 +542,7 @@ local function serve_connection(app, conn, opts, server)
         max_requests = opts.max_requests }
       local bytes = respond(st, req, status, body, headers, ctype, conn_header)
       if mt then mt.done(req, status, bytes, t0) end
-      if opts.log then access_log(req, status, bytes or 0, t0) end
+      if opts.log and log_enabled("info") then access_log(req, status, bytes or 0, t0) end
       if not keep or not bytes then
         if bytes and not body_done then linger(conn) end
         break

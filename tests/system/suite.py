@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 
-from harness import (APPS, BUILD, ROOT, Failure, build, run_cmd, test,
+from harness import (APPS, BUILD, LUNIK, ROOT, Failure, build, run_cmd, test,
                      test_once)
 
 FAULT_OBJ = os.path.join(ROOT, "build", "tests", "fault.o")
@@ -36,6 +36,50 @@ def test_require(ctx):
         r"^util: 42$", r"^deep: lib/deep/init\.lua$",
         r"^stdlib test: function$", r"^same module twice: true$",
         r"^missing: false module 'no\.such\.module' not found:$")
+
+
+@test
+def test_require_left_out(ctx):
+    """A module the build left out (named only at run time) raises the
+    documented error naming --include, and is there when --include asks."""
+    r = ctx.boot("lean").expect_status(0)
+    r.expect(r"^dynamic: false module 'crypto' is not in this image: lunik "
+             r"build left it out, as nothing in the app's code names it "
+             r"\(build with --include crypto\)$",
+             r"^unknown: false module 'no\.such' not found:$",
+             r"^tls: false .*module 'tls' is not in this image.*--include tls\)$")
+    image = os.path.join(BUILD, "lean-include.elf")
+    rc, out, _, _ = run_cmd([LUNIK, "build", "-q", os.path.join(APPS, "lean"),
+                             "-o", image, "--include", "crypto"])
+    if rc:
+        raise Failure("lunik build --include crypto failed:\n" + out)
+    ctx.run_image(image).expect_status(0).expect(
+        r"^dynamic: true table: ", r"^crypto\.hex: 6869$")
+
+
+@test_once
+def test_lean_images_link_what_they_use(ctx):
+    """lunik inspect of examples/api (no TLS) lists no tls binding and no
+    mbedTLS; examples/https (api's modules over TLS) has both."""
+    want = {"api": ([], "none"),
+            "https": (["--lua-path", os.path.join(ROOT, "examples", "api")],
+                      "TLS, X.509, crypto")}
+    for name, (opts, mbedtls) in want.items():
+        image = os.path.join(BUILD, "lean-%s.elf" % name)
+        rc, out, _, _ = run_cmd([LUNIK, "build", "-q", os.path.join(
+            ROOT, "examples", name), "-o", image] + opts)
+        if rc:
+            raise Failure("lunik build examples/%s failed:\n%s" % (name, out))
+        rc, out, _, _ = run_cmd([LUNIK, "inspect", image])
+        m = re.search(r"^bindings: (.*)$", out, re.M)
+        if rc or not m or not re.search(r"^mbedTLS: ", out, re.M):
+            raise Failure("lunik inspect %s:\n%s" % (image, out))
+        bindings = m.group(1).split()
+        if ("tls" in bindings) != (name == "https") or "net" not in bindings:
+            raise Failure("examples/%s links the bindings %s" % (name, bindings))
+        if not re.search(r"^mbedTLS: %s$" % re.escape(mbedtls), out, re.M):
+            raise Failure("examples/%s: want mbedTLS: %s, inspect says:\n%s"
+                          % (name, mbedtls, out))
 
 
 @test

@@ -133,9 +133,11 @@ def test_bench_size_breakdown(ctx):
     if sum(parts.values()) != total:
         raise Failure("components add up to %d, the image is %d: %r"
                       % (sum(parts.values()), total, parts))
-    for comp in ("kernel", "runtime", "bindings", "Lua", "lwIP", "mbedTLS",
+    for comp in ("kernel", "runtime", "bindings", "Lua", "lwIP",
                  "newlib", "stdlib", "app", "ksyms"):
         if parts.get(comp, 0) <= 0:
             raise Failure("no bytes for %s: %r" % (comp, parts))
+    if parts.get("mbedTLS", 0) != 0:  # hello requires no tls nor crypto
+        raise Failure("mbedTLS in examples/hello: %r" % parts)
     if parts["ELF"] < 0:
         raise Failure("more bytes attributed than the image has: %r" % parts)

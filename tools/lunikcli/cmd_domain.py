@@ -81,6 +81,7 @@ def run(a):
     if os.path.isdir(a.image):
         image.build_image(a.image, out, lua_paths=a.lua_path,
                           includes=a.include)
+    qemu.check_mem(out, mem)
     devices.prepare_disks(a.disk, create=True)
     path = os.path.abspath(out)
     console = os.path.abspath(a.console) if a.console else \

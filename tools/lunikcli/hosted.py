@@ -24,8 +24,8 @@ from .errors import Error, STATUS_FAILED, note
 # linked with libFuzzer, whose main() a fuzz target's --link object feeds.
 VARIANTS = {"plain": "hosted", "asan": "hosted-asan", "fuzz": "hosted-asan"}
 ROM_SECTION = "lunik_rom"  # hosted/files.c reads its bounds
-LIBS = ("lunik.o", "libmbedtls.a", "libmbedx509.a", "libmbedcrypto.a",
-        "liblua.a", "liblwip.a")
+LIBS = ("lunik.o", "lunik-modules.a", "libmbedtls.a", "libmbedx509.a",
+        "libmbedcrypto.a", "liblua.a", "liblwip.a")
 
 
 def parts(variant="plain"):
@@ -46,9 +46,11 @@ def parts(variant="plain"):
         return files, shlex.split(f.read())  # the driver, then its flags
 
 
-def link(rom_bin, out, tmp, variant="plain", run_tool=None, objs=()):
+def link(rom_bin, out, tmp, variant="plain", run_tool=None, objs=(),
+         openers=()):
     """Links the ROM archive at rom_bin, and objs (built for the host),
-    into the executable out."""
+    into the executable out, with the bindings whose luaopen_ functions
+    are named in openers (bundle.openers: the guest image's selection)."""
     files, flags = parts(variant)
     rom_obj = os.path.join(tmp, "rom-hosted.o")
     run_tool(["objcopy", "-I", "binary", "-O", "elf64-x86-64",
@@ -60,7 +62,7 @@ def link(rom_bin, out, tmp, variant="plain", run_tool=None, objs=()):
     start = ["-fsanitize=fuzzer"] if variant == "fuzz" else [os.path.join(
         os.path.dirname(files[0]), "start.o")]
     run_tool(flags[:1] + ["-o", out, files[0], rom_obj] + start + list(objs) +
-             files[1:] + flags[1:])
+             ["-Wl,-u," + o for o in openers] + files[1:] + flags[1:])
 
 
 def command(exe, a, args):

@@ -13,6 +13,7 @@ BUILD = os.path.join(ROOT, "build")
 SYSROOT = os.path.join(BUILD, "sysroot")
 HOST = os.path.join(BUILD, "host")
 STDLIB = os.path.join(ROOT, "stdlib")
+STDLIB_BYTECODE = os.path.join(BUILD, "stdlib")  # `make` compiles stdlib/
 TEMPLATES = os.path.join(os.path.dirname(os.path.realpath(__file__)),
                          "templates")
 

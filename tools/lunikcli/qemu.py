@@ -13,14 +13,15 @@ import subprocess
 import sys
 import time
 
-from . import kvm, machines, qmp
+from . import elf, kvm, machines, qmp
 from .errors import Error, note
 
 STATUS_ERROR = 1
 STATUS_TIMEOUT = 124
 STATUS_PANIC = 125
 STATUS_RESET = 126
-MIN_MEM = 8 << 20
+MIN_MEM = 2 << 20  # below that no image fits (they load at 1 MiB)
+HEAP_MIN = 256 << 10  # what an image needs above its end to start Lua
 
 
 def parse_mem(s):
@@ -146,13 +147,26 @@ class Stop:
         self.count += 1
         if self.count > 1:
             return
+        # Said before the button is pressed, so the guest's own lines come
+        # after it rather than through it (the console shares our output).
+        note("shutting the guest down (%s again stops it at once)"
+             % ("Ctrl-C" if sig == signal.SIGINT else "SIGTERM"))
         try:
             qmp.command(self.qmp_path, "system_powerdown")
-            note("shutting the guest down (%s again stops it at once)"
-                 % ("Ctrl-C" if sig == signal.SIGINT else "SIGTERM"))
         except qmp.QmpError as e:
             note("could not ask the guest to shut down (%s): stopping it" % e)
             self.count += 1
+
+
+def check_mem(image, mem):
+    """Raises Error when mem bytes of guest memory cannot hold the image
+    (its code, data, stacks) and a heap to start Lua in."""
+    end = elf.load_end(image)
+    if end and mem < end + HEAP_MIN:
+        need = -(-(end + HEAP_MIN) // (1 << 20))
+        raise Error("--mem %dM is too small for %s: it takes memory up to "
+                    "%.1f MiB; give it at least %dM" % (
+                        mem >> 20, image, end / (1 << 20), need))
 
 
 def run_image(image, mem=128 << 20, accel=None, args=(), timeout=None,
@@ -163,6 +177,7 @@ def run_image(image, mem=128 << 20, accel=None, args=(), timeout=None,
     shuts the guest down gracefully, a second stops it (status 130)."""
     if not os.path.isfile(image):
         raise Error("%s: no such image" % image)
+    check_mem(image, mem)
     accel = pick_accel(accel)
     check_boot_args(args)
     qmp_path = qmp.socket_path()

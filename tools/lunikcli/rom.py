@@ -13,6 +13,7 @@ import struct
 import subprocess
 
 from . import paths
+from .elf import section as elf_section  # noqa: F401 (callers use rom.elf_section)
 from .errors import Error
 
 
@@ -36,30 +37,6 @@ def app_files(folder):
             if os.path.isfile(path):
                 out.append(os.path.relpath(path, folder).replace(os.sep, "/"))
     return sorted(out)
-
-
-def elf_section(data, wanted):
-    """The bytes of ELF64 section (wanted) of an ELF file's bytes, or None;
-    raises Error when data is not an ELF64 file."""
-    if data[:4] != b"\x7fELF" or len(data) < 64 or data[4] != 2:
-        raise Error("not an ELF64 file")
-    shoff, = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
-    try:
-        def header(i):
-            return struct.unpack_from("<IIQQQQIIQQ", data,
-                                      shoff + i * shentsize)
-
-        strtab = header(shstrndx)
-        for i in range(shnum):
-            h = header(i)
-            off = strtab[4] + h[0]
-            name = data[off:data.index(b"\0", off)].decode()
-            if name == wanted:
-                return data[h[4]:h[4] + h[5]]
-    except (struct.error, ValueError, OverflowError, UnicodeDecodeError):
-        raise Error("a damaged ELF file (its section table is cut short)")
-    return None
 
 
 def entries(rom):
