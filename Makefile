@@ -4,7 +4,10 @@
 #                 host tools
 #   make run      boots examples/api on port 8080 (building what is missing)
 #   make test     every suite; ends with "N passed, N failed"
-#   make fuzz     the fuzz targets, longer than make test runs them
+#   make hosted   the hosted platform (lunik build --hosted): the runtime
+#                 as a Linux process, plain and with the sanitizers
+#   make fuzz     the fuzz targets, 400 s each (make test runs them 10 s);
+#                 one line each, fuzz NAME: N execs, N crashes
 #   make crash    the kv crash test with 500 kills (make test does 50)
 #   make bench    every benchmark row, lunik beside its baselines, into
 #                 bench/results/latest.{md,json,png} (about 40 minutes)
@@ -26,17 +29,21 @@ Q := $(if $(V),,@)
 # installed, otherwise the exact apt-get line is printed.
 BUILD_PACKAGES := gcc make binutils python3 qemu-system-x86 apt dpkg-dev \
 	xz-utils
-FUZZ_PACKAGES := clang libclang-rt-14-dev
+# The hosted platform (mk/hosted.mk: `make hosted`, lunik build --hosted)
+# links libslirp; the tests and fuzz targets build it.
+HOSTED_PACKAGES := libslirp-dev pkg-config
+FUZZ_PACKAGES := clang libclang-rt-14-dev $(HOSTED_PACKAGES)
 TEST_PACKAGES := $(FUZZ_PACKAGES) curl wrk netcat-openbsd iproute2 \
 	iputils-ping lua-socket lua-nginx-redis redis-server lua-dkjson \
 	lua-inspect openssl apache2-utils prometheus haproxy libvirt-daemon-system \
-	libvirt-clients perl docker-registry skopeo
+	libvirt-clients perl docker-registry skopeo gdb
 # The benchmarks also need gnuplot (the chart); bench/linuxvm.py downloads
 # the Linux microVM's own packages.
 BENCH_PACKAGES := gnuplot-nox wrk iproute2 openssl
 HOST_PACKAGES := $(BUILD_PACKAGES) \
 	$(if $(filter test crash,$(MAKECMDGOALS)),$(TEST_PACKAGES)) \
 	$(if $(filter fuzz,$(MAKECMDGOALS)),$(FUZZ_PACKAGES)) \
+	$(if $(filter hosted,$(MAKECMDGOALS)),$(HOSTED_PACKAGES)) \
 	$(if $(filter bench bench-quick,$(MAKECMDGOALS)),$(BENCH_PACKAGES))
 HOST_CHECK ?= tools/host-check
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
@@ -54,6 +61,8 @@ BINDING_SRCS := $(wildcard bindings/*.c)
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/%.o)
 BINDING_OBJS := $(BINDING_SRCS:%.c=$(BUILD)/%.o)
 
+include mk/hosted.mk
+
 HOST_CC := cc
 HOST_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Iruntime -Itools
 LUNIK_PACK := $(BUILD)/host/lunik-pack
@@ -65,7 +74,9 @@ KVM_PROBE := $(BUILD)/host/kvm-probe.elf
 MODULES_LIB := $(BUILD)/lunik-modules.a
 MODULE_LIST := $(BUILD)/host/modules
 
-.PHONY: all run test fuzz crash bench bench-quick install clean distclean
+.PHONY: all run test fuzz crash bench bench-quick install clean distclean hosted
+# The hosted platform's two variants (mk/hosted.mk), for lunik build --hosted.
+hosted: all $(HOSTED_PARTS) $(HOSTED_ASAN_PARTS)
 all: $(BUILD)/lunik.o $(MODULES_LIB) $(LUNIK_PACK) $(FLOOR) $(KVM_PROBE) \
 	$(DEPS_LIBS) $(MODULE_LIST)
 
@@ -150,7 +161,7 @@ run: all
 	$(Q)tools/lunik run examples/api -p $(RUN_PORT):8080 \
 		--disk $(BUILD)/run/api.img:64M -- port=8080
 
-test: all $(HOST_LUA)
+test: all $(HOST_LUA) $(HOSTED_PARTS) $(HOSTED_ASAN_PARTS)
 	$(Q)python3 tests/run.py
 
 # The kv crash test at length: KV_KILLS kills of QEMU (make test does 50).
@@ -158,9 +169,11 @@ KV_KILLS ?= 500
 crash: all
 	$(Q)KV_KILLS=$(KV_KILLS) python3 tests/run.py -k kv_survives_kills
 
-# The fuzz targets (tests/fuzz), five minutes each (FUZZ_SECONDS=...).
-FUZZ_SECONDS ?= 300
-fuzz: all $(HOST_LUA)
+# The fuzz targets (tests/fuzz), 400 s each (FUZZ_SECONDS=...): enough
+# for 10 million executions of the fast ones (fuzz_rom, fuzz_http_request)
+# on a 2-core machine; the whole-stack ones run at 100-6000 a second.
+FUZZ_SECONDS ?= 400
+fuzz: all $(HOST_LUA) $(HOSTED_ASAN_PARTS)
 	$(Q)python3 tests/run.py --fuzz-only --fuzz-seconds $(FUZZ_SECONDS)
 
 bench: all
@@ -194,7 +207,8 @@ install: all $(HOST_LUA)
 
 clean:
 	rm -rf $(BUILD)/kernel $(BUILD)/runtime $(BUILD)/bindings $(BUILD)/host \
-		$(BUILD)/lunik.o $(MODULES_LIB) $(BUILD)/stdlib $(BUILD)/tests
+		$(BUILD)/lunik.o $(MODULES_LIB) $(BUILD)/stdlib $(BUILD)/tests \
+		$(HOSTED_OUT) $(HOSTED_ASAN_OUT)
 
 distclean:
 	rm -rf $(BUILD)
@@ -208,3 +222,11 @@ $(TEST_OBJS): $(BUILD)/tests/%.o: tests/system/%.c $(DEPS_LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)$(TARGET_CC) $(RUNTIME_CFLAGS) -Iruntime -c $< -o $@
 test: $(TEST_OBJS)
+
+# fault.c for --hosted-asan executables (lunik build --hosted-asan --link):
+# the sanitizer suite's proof that a finding is reported.
+HOSTED_TEST_OBJS := $(HOSTED_ASAN_OUT)/tests/fault.o
+$(HOSTED_TEST_OBJS): $(HOSTED_ASAN_OUT)/tests/%.o: tests/system/%.c $(HOSTED_ASAN_PARTS)
+	@mkdir -p $(dir $@)
+	$(Q)$(HOSTED_ASAN_CC) $(HOSTED_ASAN_OPT) $(HOSTED_WARN) $(HOSTED_INCLUDES) -c $< -o $@
+test: $(HOSTED_TEST_OBJS)

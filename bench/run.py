@@ -43,7 +43,7 @@ import common  # noqa: E402
 import report  # noqa: E402
 
 ROWS = ["boot", "size", "memory", "http", "tls", "overhead", "machines",
-        "build", "density", "watch"]
+        "hosted", "build", "density", "watch"]
 
 
 def host_info():

@@ -44,9 +44,9 @@ static void set_int(lua_State *L, const char *key, lua_Integer v)
 /* sys.mem() -> { heap_total=, heap_used=, heap_peak=, lua= } in bytes */
 static int m_mem(lua_State *L)
 {
-	struct rt_mem m;
+	struct plat_mem m;
 
-	rt_mem(&m);
+	plat_mem(&m);
 	lua_createtable(L, 0, 4);
 	set_int(L, "heap_total", (lua_Integer)m.total);
 	set_int(L, "heap_used", (lua_Integer)m.in_use);

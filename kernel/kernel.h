@@ -43,8 +43,8 @@
 #include "platform.h"
 
 /* errno values, newlib's (sys/errno.h; not all are Linux's: EMSGSIZE is
- * 122, not 90): the kernel includes no libc header, and returns these
- * negated. */
+ * 122, not 90): the kernel includes no libc header (but newlib.c, which
+ * is newlib's system calls), and returns these negated. */
 #define EIO 5
 #define EAGAIN 11
 #define EBUSY 16
@@ -67,6 +67,7 @@ extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __data_start[], __bss_start[], __bss_end[];
 extern char __noinit_start[], __noinit_end[]; /* stacks, tables: not zeroed */
 extern char __ksyms_start[]; /* the symbol table, appended (ksyms.h) */
+extern const char __rom_start[], __rom_end[]; /* the app's ROM archive */
 
 /* ---- boot.S */
 /* The TSC at the first instruction of the PVH entry and at the first
@@ -153,7 +154,7 @@ void mmu_map(uintptr_t addr, size_t size, bool device);
  * buffers), sized by what the machine has: (size) bytes aligned to
  * (align) (a power of 2), not zeroed, never given back. It comes from the
  * RAM below the image (page 0 excepted), else from the top of the heap's
- * region while the heap is not handed out yet (plat_heap), which shrinks
+ * region while the heap is not handed out yet (mmu_heap), which shrinks
  * it. NULL when there is not enough. */
 void *mmu_take(size_t size, size_t align);
 
@@ -167,6 +168,9 @@ const char *mmu_region(uintptr_t addr, const char **diagnosis);
 /* The stack (main or interrupt) that holds (addr): sets [*lo, *hi) and
  * returns true, else returns false. */
 bool mmu_stack_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
+/* The free RAM past the image that newlib.c hands malloc: [*start, *end),
+ * page aligned, mapped read-write and no-execute. */
+void mmu_heap(uintptr_t *start, uintptr_t *end);
 
 /* ---- clock.c */
 /* Chooses the TSC's scale (kvmclock, else CPUID 0x15/0x16, else the PIT)

@@ -224,7 +224,7 @@ void mmu_map(uintptr_t addr, size_t size, bool device)
 			  device ? PTE_W | PTE_PCD | PTE_PWT | nx : nx);
 }
 
-void plat_heap(uintptr_t *start, uintptr_t *end)
+void mmu_heap(uintptr_t *start, uintptr_t *end)
 {
 	heap_given = true; /* from now on mmu_take leaves it alone */
 	*start = heap_start;

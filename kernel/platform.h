@@ -4,8 +4,8 @@
  * The kernel boots (PVH entry, long mode, page tables, interrupts, clocks,
  * console), then calls runtime_main(), which the layer above provides. Nothing
  * above kernel/ includes any other kernel header, and nothing in kernel/ knows
- * about Lua. Keep this file small enough to implement a second time as a plain
- * Linux process (a "hosted" platform).
+ * about Lua. It is implemented a second time as a plain Linux process, by
+ * hosted/ (docs/hosted.md): keep it small enough for that.
  *
  * Execution model: one CPU, no preemption. Interrupt handlers only note what
  * happened; every call below runs on the caller's stack and returns.
@@ -21,6 +21,21 @@
  * the main stack with interrupts enabled. Its return value is the exit
  * status (plat_exit). */
 int runtime_main(void);
+
+/* Also provided by the layer above: the image's read-only files, which the
+ * platform's C library opens through these (newlib's _open, the hosted
+ * platform's fopen), so fopen("data/x.txt") reads the ROM on both. Paths
+ * are as Lua code sees them (rt_path_to_rom). Each returns -1 with errno
+ * set on failure: rt_fs_open EROFS for any (flags) but O_RDONLY, ENOENT,
+ * EISDIR, EMFILE; the others EBADF for a descriptor it did not open. */
+int rt_fs_open(const char *path, int flags);
+long rt_fs_read(int fd, void *buf, size_t len);
+long rt_fs_lseek(int fd, long off, int whence);
+int rt_fs_close(int fd);
+/* (size) of the file at (path); 1 in (*dir) for a folder of the ROM. */
+int rt_fs_stat(const char *path, uint64_t *size, int *dir);
+/* Whether (fd) is one of rt_fs_open's, and its size. */
+int rt_fs_size(int fd, uint64_t *size);
 
 /* Writes (len) bytes of (buf) to the console. Blocks until they are handed
  * to the device; never fails. Safe to call from any context, panics included. */
@@ -50,9 +65,19 @@ void plat_wait(uint64_t deadline_ns);
  * of the code it interrupts. Costs nothing while the alarm is far off. */
 void plat_alarm(uint64_t deadline_ns, void (*fn)(void));
 
-/* The free RAM the layer above may use as its heap: [*start, *end), page
- * aligned, mapped read-write and no-execute. Everything else is the kernel's. */
-void plat_heap(uintptr_t *start, uintptr_t *end);
+/* The C library's heap, which the platform feeds malloc from (newlib's
+ * sbrk over the RAM past the image; the hosted platform's arena of --mem
+ * bytes): running out is malloc returning NULL. Figures in bytes. */
+struct plat_mem {
+	size_t total;   /* RAM given to the heap */
+	size_t brk;     /* taken from it so far by malloc (high-water mark) */
+	size_t in_use;  /* held by live allocations */
+};
+void plat_mem(struct plat_mem *m);
+
+/* The image's ROM archive (runtime/rom.h), read-only for the life of the
+ * program: sets (*data) and (*size). */
+void plat_rom(const void **data, size_t *size);
 
 /* The kernel command line from PVH start_info, NUL-terminated ("" if none). */
 const char *plat_cmdline(void);
@@ -64,7 +89,8 @@ struct plat_phase {
 };
 
 /* Sets (*phases) to the kernel's boot phases, in order, and returns their
- * count. The first is "pvh_entry" at 0 ns. */
+ * count. The first is the platform's start at 0 ns ("pvh_entry"; the
+ * hosted platform's "exec"). */
 size_t plat_boot_phases(const struct plat_phase **phases);
 
 /* Returns true once for each press of the ACPI power button since the
@@ -86,8 +112,9 @@ _Noreturn void plat_exit(int status);
 /* ---- Devices. Calls below never block: requests are queued and their
  * completions polled by the layer above, whose event loop calls
  * plat_wait() when it has nothing to do (any device interrupt wakes it).
- * Failures are negative errno values, newlib's (<errno.h> above kernel/;
- * beware, not all are Linux's: EMSGSIZE is 122). Devices are numbered
+ * Failures are negative errno values, the C library's (<errno.h> above
+ * kernel/: newlib's in the guest, where not all are Linux's, EMSGSIZE is
+ * 122; glibc's on the hosted platform). Devices are numbered
  * from 0 in discovery order (on QEMU, the order of its -device options);
  * a missing one is -ENODEV. */
 

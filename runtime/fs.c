@@ -1,16 +1,17 @@
 /*
- * fs.c -- newlib's file system calls over the ROM archive.
+ * fs.c -- the image's files, over the ROM archive: what the platform's C
+ * library opens for fopen (kernel/platform.h, rt_fs_*: newlib's _open on
+ * the guest, the hosted platform's fopen).
  *
- * The image's files are read-only: open, read, lseek, fstat and close work on
- * ROM files; anything that would write fails with EROFS. Descriptors 0-2 are
- * the console (syscalls.c). Paths are resolved by rt_path_to_rom: relative
+ * The image's files are read-only: open, read, seek and close work on ROM
+ * files; opening for writing fails with EROFS. Descriptors 0-2 are the
+ * console (the platform's). Paths are resolved by rt_path_to_rom: relative
  * ones are under the app folder, which acts as the working directory.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <stdio.h>
 
 #include "internal.h"
 #include "runtime.h"
@@ -50,7 +51,7 @@ static int lookup(const char *path, struct rom_file *f)
 	return -1;
 }
 
-int _open(const char *path, int flags, int mode)
+int rt_fs_open(const char *path, int flags)
 {
 	struct rom_file f;
 
@@ -74,7 +75,7 @@ int _open(const char *path, int flags, int mode)
 	return -1;
 }
 
-int rt_fs_read(int fd, void *buf, size_t len)
+long rt_fs_read(int fd, void *buf, size_t len)
 {
 	struct file *f = file_of(fd);
 	size_t left;
@@ -88,13 +89,13 @@ int rt_fs_read(int fd, void *buf, size_t len)
 		len = left;
 	memcpy(buf, f->data + f->pos, len);
 	f->pos += (uint32_t)len;
-	return (int)len;
+	return (long)len;
 }
 
-off_t _lseek(int fd, off_t off, int whence)
+long rt_fs_lseek(int fd, long off, int whence)
 {
 	struct file *f = file_of(fd);
-	off_t base;
+	long base;
 
 	if (!f) {
 		errno = fd >= 0 && fd < FS_FIRST_FD ? ESPIPE : EBADF;
@@ -125,7 +126,7 @@ int rt_fs_close(int fd)
 	return 0;
 }
 
-int rt_fs_fstat(int fd, struct stat *st)
+int rt_fs_size(int fd, uint64_t *size)
 {
 	struct file *f = file_of(fd);
 
@@ -133,50 +134,22 @@ int rt_fs_fstat(int fd, struct stat *st)
 		errno = EBADF;
 		return -1;
 	}
-	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFREG | 0444;
-	st->st_size = f->size;
-	st->st_blksize = 4096;
+	*size = f->size;
 	return 0;
 }
 
-int _stat(const char *path, struct stat *st)
+int rt_fs_stat(const char *path, uint64_t *size, int *dir)
 {
 	struct rom_file f;
 
-	memset(st, 0, sizeof(*st));
+	*size = 0;
+	*dir = 0;
 	if (lookup(path, &f) < 0) {
 		if (errno != EISDIR)
 			return -1;
-		st->st_mode = S_IFDIR | 0555;
+		*dir = 1;
 		return 0;
 	}
-	st->st_mode = S_IFREG | 0444;
-	st->st_size = f.size;
-	st->st_blksize = 4096;
+	*size = f.size;
 	return 0;
-}
-
-int _unlink(const char *path)
-{
-	errno = EROFS;
-	return -1;
-}
-
-int _link(const char *old, const char *new)
-{
-	errno = EROFS;
-	return -1;
-}
-
-int _rename(const char *old, const char *new)
-{
-	errno = EROFS;
-	return -1;
-}
-
-int _mkdir(const char *path, mode_t mode)
-{
-	errno = EROFS;
-	return -1;
 }

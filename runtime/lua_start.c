@@ -27,7 +27,9 @@
 #define BYTECODE_FILE ".lunik/bytecode"
 #define DEFAULT_ENTRY "app/main.lua"
 
-extern const struct rt_module __lunik_modules_start[], __lunik_modules_end[];
+/* The linker set of RT_MODULE entries: GNU ld names the bounds of a
+ * section whose name is a C identifier (kernel/link.ld keeps the names). */
+extern const struct rt_module __start_lunik_modules[], __stop_lunik_modules[];
 
 /* Whether (name) is a line of ROM file (list), one of lunik build's
  * (tools/lunikcli/image.py): .lunik/omitted, .lunik/bytecode. */
@@ -278,8 +280,8 @@ static void setup_package(lua_State *L)
 	lua_setfield(L, -2, "searchers");
 
 	lua_getfield(L, -1, "preload");
-	for (const struct rt_module *m = __lunik_modules_start;
-	     m < __lunik_modules_end; m++) {
+	for (const struct rt_module *m = __start_lunik_modules;
+	     m < __stop_lunik_modules; m++) {
 		lua_pushcfunction(L, m->open);
 		lua_setfield(L, -2, m->name);
 	}

@@ -11,8 +11,6 @@
 
 struct rom rt_rom;
 
-extern const uint8_t __rom_start[], __rom_end[];
-
 #define MAX_PHASES 32
 
 static struct plat_phase phases[MAX_PHASES];
@@ -43,11 +41,12 @@ size_t rt_timeline(struct plat_phase *out, size_t max)
 
 int runtime_main(void)
 {
+	const void *rom;
+	size_t rom_size;
 	int err, status;
 
-	rt_heap_init(); /* newlib needs no other set-up: no constructors here */
-	rt_mark("heap");
-	err = rom_open(&rt_rom, __rom_start, (size_t)(__rom_end - __rom_start));
+	plat_rom(&rom, &rom_size);
+	err = rom_open(&rt_rom, rom, rom_size);
 	if (err) {
 		fprintf(stderr, "lunik: cannot mount the image's ROM: %s\n",
 			rom_strerror(err));

@@ -36,13 +36,6 @@ void rt_mark(const char *name);
  * total number of phases. */
 size_t rt_timeline(struct plat_phase *out, size_t max);
 
-/* Heap figures in bytes. */
-struct rt_mem {
-	size_t total;   /* RAM given to the heap */
-	size_t brk;     /* taken from it so far by malloc (high-water mark) */
-	size_t in_use;  /* held by live allocations */
-};
-void rt_mem(struct rt_mem *m);
 
 /* ---- Tasks and the event loop (sched.c, loop.c).
  *

@@ -15,6 +15,7 @@ with "N passed, N failed, N skipped"; exits 1 on any failure.
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -41,6 +42,9 @@ import suite_oci  # noqa: E402,F401  (push, pull, run REF through docker-registr
 import suite_metrics  # noqa: E402,F401  (app:metrics, promtool, Prometheus)
 import suite_engine  # noqa: E402,F401  (libvirt, graceful shutdown, replicas behind HAProxy)
 import suite_pci  # noqa: E402,F401  (q35 and pc: virtio-pci, ACPI power)
+import suite_hosted  # noqa: E402,F401  (the hosted platform: the runtime as a process)
+import suite_sanitize  # noqa: E402,F401  (the runtime under ASan and UBSan)
+import suite_gdb  # noqa: E402,F401  (lunik run --gdb, tools/gdb/lunik.py)
 
 class Tally:
     def __init__(self):
@@ -134,11 +138,55 @@ def run_unit(tally, pattern):
                        (r.stderr or r.stdout)[-2000:])
 
 
+def stack_header(path):
+    """The app folder of a whole-stack target's "stack: apps/NAME" line
+    (tests/fuzz/stack.h), or None for a target of its sources alone."""
+    with open(path) as f:
+        m = re.search(r"^\s*\*?\s*stack:\s*(\S+)", f.read(2000), re.M)
+    return m and os.path.join(HERE, "fuzz", m.group(1))
+
+
+def stack_build(path, exe, app):
+    """A whole-stack target: the C file compiled against the hosted
+    platform's sanitizer variant (build/hosted-asan, with libFuzzer's
+    coverage), then linked by lunik build
+    --hosted-fuzz with app's ROM (TLS apps get this run's certificates).
+    Returns the complaint or None."""
+    cflags = os.path.join(ROOT, "build", "hosted-asan", "cflags")
+    if not os.path.exists(cflags):
+        return "build/hosted-asan is not built (make test or make fuzz builds it)"
+    with open(cflags) as f:
+        flags = f.read().split()
+    obj = exe + ".o"
+    r = subprocess.run(["clang"] + flags + ["-Werror", "-Ihosted",
+                        "-Itests/fuzz", "-c", path, "-o", obj], cwd=ROOT,
+                       capture_output=True, text=True)
+    if r.returncode:
+        return r.stderr
+    tmp = exe + ".app"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(app, tmp)
+    if os.path.exists(os.path.join(app, "certs.wanted")):
+        import tls_certs
+        shutil.copytree(tls_certs.make(os.path.join(BUILD, "fuzz-certs")),
+                        os.path.join(tmp, "certs"))
+    disk = os.path.join(BUILD, "fuzz", "stack_kv.img")
+    with open(disk, "wb") as f:  # stack_kv's disk (its STACK_ARGS)
+        f.truncate(24576)
+    r = subprocess.run([os.path.join(ROOT, "tools", "lunik"), "build", "-q",
+                        "--hosted-fuzz", "--link", obj, tmp, "-o", exe,
+                        "--lua-path", os.path.join(HERE, "fuzz", "apps", "lib")],
+                       cwd=ROOT, capture_output=True, text=True)
+    return r.stderr if r.returncode else None
+
+
 def run_fuzz(tally, pattern, seconds):
-    """tests/fuzz/fuzz_*.c: libFuzzer targets (LLVMFuzzerTestOneInput),
-    each run for a bounded time from its corpus folder
-    tests/fuzz/corpus/NAME/ (if any). A crash fails the test and keeps the
-    crashing input under build/tests/fuzz/."""
+    """tests/fuzz/fuzz_*.c: libFuzzer targets (LLVMFuzzerTestOneInput) of
+    their sources alone; tests/fuzz/stack_*.c: whole-stack targets, the
+    runtime with an app (stack.h). Each runs for a bounded time from its
+    corpus folder tests/fuzz/corpus/NAME/ (if any) and prints "fuzz NAME:
+    N execs, N crashes". A crash fails the test and keeps the crashing
+    input under build/tests/fuzz/."""
     fuzz = os.path.join(HERE, "fuzz")
     if not os.path.isdir(fuzz):
         return
@@ -146,15 +194,19 @@ def run_fuzz(tally, pattern, seconds):
     os.makedirs(out, exist_ok=True)
     for fname in sorted(os.listdir(fuzz)):
         name, ext = os.path.splitext(fname)
-        if not name.startswith("fuzz_") or ext != ".c":
+        if not name.startswith(("fuzz_", "stack_")) or ext != ".c":
             continue
         full = "fuzz/%s" % name
         if pattern and not re.search(pattern, full):
             continue
         exe = os.path.join(out, name)
-        err = host_cc("clang", os.path.join(fuzz, fname), exe,
-                      ["-fsanitize=fuzzer,address,undefined",
-                       "-fno-sanitize-recover=undefined"])
+        app = stack_header(os.path.join(fuzz, fname))
+        if app:
+            err = stack_build(os.path.join(fuzz, fname), exe, app)
+        else:
+            err = host_cc("clang", os.path.join(fuzz, fname), exe,
+                          ["-fsanitize=fuzzer,address,undefined",
+                           "-fno-sanitize-recover=undefined"])
         if err:
             tally.fail("%s (build)" % full, err)
             continue
@@ -163,17 +215,23 @@ def run_fuzz(tally, pattern, seconds):
         argv = [exe, "-max_total_time=%d" % seconds, "-timeout=10",
                 "-rss_limit_mb=2048", "-print_final_stats=1",
                 "-artifact_prefix=%s/" % out, work]
-        seeds = os.path.join(fuzz, "corpus", name[len("fuzz_"):])
+        seeds = os.path.join(fuzz, "corpus", name.split("_", 1)[1]
+                             if name.startswith("fuzz_") else name)
         if os.path.isdir(seeds):
             argv.append(seeds)
         t0 = time.monotonic()
         try:
             r = subprocess.run(argv, cwd=ROOT, capture_output=True,
-                               text=True, timeout=seconds + 120)
+                               text=True, errors="replace",
+                               timeout=seconds + 120)
         except subprocess.TimeoutExpired:
             tally.fail(full, "did not stop after %d s" % seconds)
             continue
         runs = re.search(r"stat::number_of_executed_units:\s*(\d+)", r.stderr)
+        crashes = 1 if r.returncode else 0
+        print("fuzz %s: %s execs, %d crashes" % (name, runs.group(1) if runs
+                                                 else "?", crashes),
+              flush=True)
         if r.returncode:
             tally.fail(full, r.stderr[-3000:])
         else:

@@ -20,7 +20,7 @@
  * Memory is newlib's calloc/free (MBEDTLS_PLATFORM_C is on only for
  * MBEDTLS_PLATFORM_MS_TIME_ALT; its defaults are the C library's). Time
  * is newlib's time() and gmtime_r(), which reach the platform's wall clock
- * through runtime/syscalls.c (X.509 validity checks), and mbedtls_ms_time()
+ * through kernel/newlib.c (X.509 validity checks), and mbedtls_ms_time()
  * (TLS 1.3 ticket ages) is runtime/mbedtls_port.c's over the monotonic
  * clock: mbedTLS's own wants _POSIX_VERSION, which newlib defines only for
  * Cygwin.

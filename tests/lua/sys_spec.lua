@@ -66,9 +66,11 @@ describe("sys", function()
     end
   end)
 
-  it("has a boot timeline from pvh_entry to main.lua", function()
+  it("has a boot timeline from the platform's start to main.lua", function()
     local t = sys.boot_timeline()
-    assert.equal("pvh_entry", t[1].name)
+    -- the guest's starts at pvh_entry (system/clocks_and_timeline checks
+    -- it), the hosted process's at exec
+    assert.truthy(t[1].name == "pvh_entry" or t[1].name == "exec")
     assert.equal(0, t[1].us)
     assert.equal("main.lua", t[#t].name)
     for i = 2, #t do assert.truthy(t[i].us >= t[i - 1].us) end

@@ -1,7 +1,9 @@
 /*
  * fault.c -- a test-only Lua module ("fault") linked into test images with
  * `lunik build --link`, to prove that memory protection holds and that a
- * fault ends in a readable panic report. Never part of a normal image.
+ * fault ends in a readable panic report, and (linked into a --hosted-asan
+ * executable, build/hosted-asan/tests/) that the sanitizers report what
+ * the guest cannot see. Never part of a normal image.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,29 @@ static int m_stack_overflow(lua_State *L)
 	return 1;
 }
 
+/* Writes a byte past the end of a heap block: memory protection can't
+ * see it; the hosted platform's AddressSanitizer does. */
+static int m_heap_overflow(lua_State *L)
+{
+	size_t n = (size_t)luaL_optinteger(L, 1, 16);
+	volatile char *p = malloc(n);
+
+	if (!p)
+		return luaL_error(L, "out of memory");
+	p[n] = 1;
+	free((void *)p);
+	return 0;
+}
+
+/* Signed overflow, undefined in C: UBSan's to find. */
+static int m_int_overflow(lua_State *L)
+{
+	volatile int x = (int)luaL_optinteger(L, 1, 0x7fffffff);
+
+	lua_pushinteger(L, x + 1);
+	return 1;
+}
+
 static int m_panic(lua_State *L)
 {
 	plat_panic(__FILE__, __LINE__, luaL_optstring(L, 1, "test panic"));
@@ -68,6 +93,8 @@ static const luaL_Reg funcs[] = {
 	{ "null", m_null },
 	{ "stack_overflow", m_stack_overflow },
 	{ "panic", m_panic },
+	{ "heap_overflow", m_heap_overflow },
+	{ "int_overflow", m_int_overflow },
 	{ NULL, NULL },
 };
 

@@ -413,7 +413,7 @@ def test_specs_name_their_errors(ctx):
 def test_build_asks_only_for_build_tools(ctx):
     """`make` and `make run` check for what building and running need;
     the tools only tests and benchmarks use are asked for by make test,
-    make fuzz and make bench alone."""
+    make fuzz and make bench alone; make hosted asks for libslirp."""
     tmp = tempfile.mkdtemp(prefix="lunik-hostcheck-")
     try:
         check = os.path.join(tmp, "check")
@@ -430,7 +430,7 @@ def test_build_asks_only_for_build_tools(ctx):
         build_only = {"gcc", "make", "binutils", "qemu-system-x86", "apt",
                       "dpkg-dev"}
         test_tools = {"redis-server", "wrk", "clang", "libclang-rt-14-dev",
-                      "apache2-utils", "lua-nginx-redis"}
+                      "apache2-utils", "lua-nginx-redis", "libslirp-dev", "gdb"}
         for goal in ("all", "run"):
             got = asked(goal)
             if not build_only <= got or got & test_tools:
@@ -441,5 +441,8 @@ def test_build_asks_only_for_build_tools(ctx):
                           % sorted(test_tools - got))
         if "gnuplot-nox" not in asked("bench") or "clang" not in asked("fuzz"):
             raise Failure("make bench / make fuzz miss their tools")
+        got = asked("hosted")  # the hosted platform: libslirp, no test tools
+        if "libslirp-dev" not in got or got & (test_tools - {"libslirp-dev"}):
+            raise Failure("make hosted asks for %s" % sorted(got))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -287,14 +287,20 @@ def test_net_tap_dns_and_ping(ctx):
         if queries.count("query service.test") != 1:
             raise Failure("expected one DNS query for service.test (then the "
                           "cache), the responder saw:\n" + queries)
-        guest = Live(["ip", "netns", "exec", ns.name, LUNIK, "run", build("netcheck"),
-                      "--" + ctx.accel, "--timeout", "120", "--net", "tap:ltap0", "--",
-                      "what=serve", "ip=192.168.77.2/24", "gw=192.168.77.1"])
-        try:
-            guest.wait_for(r"serving on", 90)
-            r = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", "192.168.77.2"],
-                       capture_output=True, text=True, timeout=60)
-            if r.returncode or " 0% packet loss" not in r.stdout:
-                guest.result().fail("ping of the guest failed:\n" + r.stdout + r.stderr)
-        finally:
-            guest.kill()
+        expect_ping(ns, [LUNIK, "run", build("netcheck"), "--" + ctx.accel])
+
+
+def expect_ping(ns, run_argv):
+    """Starts netcheck's server (run_argv: the lunik run command up to its
+    options) on the namespace's tap and pings it there."""
+    guest = Live(["ip", "netns", "exec", ns.name] + run_argv +
+                 ["--timeout", "120", "--net", "tap:ltap0", "--",
+                  "what=serve", "ip=192.168.77.2/24", "gw=192.168.77.1"])
+    try:
+        guest.wait_for(r"serving on", 90)
+        r = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", "192.168.77.2"],
+                   capture_output=True, text=True, timeout=60)
+        if r.returncode or " 0% packet loss" not in r.stdout:
+            guest.result().fail("ping of the guest failed:\n" + r.stdout + r.stderr)
+    finally:
+        guest.kill()

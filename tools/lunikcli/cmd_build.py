@@ -4,7 +4,7 @@ import argparse
 import os
 
 from . import buildreport, image
-from .options import add_bundle_options
+from .options import add_bundle_options, add_hosted_option
 
 HELP = "pack DIR and link an image"
 
@@ -18,6 +18,7 @@ def register(sub):
     p.add_argument("-g", "--debug", action="store_true",
                    help="keep debug information (for gdb)")
     add_bundle_options(p)
+    add_hosted_option(p, "link a Linux executable")
     p.add_argument("--ca-bundle", metavar="FILE",
                    help="PEM CA certificates the image trusts as "
                    "tls.client{ca=\"system\"}, e.g. "
@@ -33,11 +34,12 @@ def register(sub):
 
 
 def run(a):
-    out = a.output or os.path.basename(os.path.abspath(a.dir)) + ".elf"
+    out = a.output or os.path.basename(os.path.abspath(a.dir)) + (
+        "" if a.hosted else ".elf")
     image.build_image(a.dir, out, entry=a.entry, extra_objs=a.link or (),
                       debug=a.debug, lua_paths=a.lua_path,
                       includes=a.include, ca_bundle=a.ca_bundle,
-                      check=not a.no_check)
+                      check=not a.no_check, hosted=a.hosted)
     if a.report:
         buildreport.write(out, a.report)
     if not a.quiet:

@@ -5,9 +5,9 @@ status."""
 
 import os
 
-from . import cmd_pull, image, launch, oci
+from . import cmd_pull, gdb, hosted, image, launch, oci
 from .errors import Error
-from .options import add_bundle_options, add_run_options
+from .options import add_bundle_options, add_hosted_option, add_run_options
 
 HELP = "boot an image (or an app folder)"
 
@@ -17,6 +17,8 @@ def register(sub):
     p.add_argument("image", metavar="FILE|DIR|REF")
     add_run_options(p)
     add_bundle_options(p)
+    add_hosted_option(p, "run it")
+    gdb.add_option(p)
     p.add_argument("--status", nargs="?", const=5.0, type=float,
                    metavar="SECONDS",
                    help="a console line every SECONDS (default 5) with "
@@ -36,6 +38,10 @@ def run(a):
             raise Error("--status %g: give seconds from 0.1 to 86400"
                         % a.status)
         a.args = a.args + ["lunik.status=%g" % a.status]
+    gdb.check(a)
+    if a.hosted:
+        a.mem = a.mem or "128M"
+        return hosted.run_app(a.image, a)
     if (a.lua_path or a.include) and not os.path.isdir(a.image):
         raise Error("--lua-path and --include build an app folder; %s is "
                     "an image" % a.image)
@@ -56,9 +62,10 @@ def run(a):
 def boot(a, pulled):
     with launch.Launch(a, a.ready_file) as guest:
         path, temp = (pulled, False) if pulled else image.temp_image(
-            a.image, lua_paths=a.lua_path, includes=a.include)
+            a.image, lua_paths=a.lua_path, includes=a.include,
+            debug=a.gdb is not None)
         try:
-            return guest.run(path)
+            return guest.run(path, extra=gdb.qemu_args(a, path))
         finally:
             if temp:
                 os.unlink(path)

@@ -7,9 +7,9 @@ running is named (testreport.py)."""
 import os
 import sys
 
-from . import image, launch, qemu, testreport
+from . import hosted, image, launch, qemu, testreport
 from .errors import Error, note
-from .options import add_bundle_options, add_run_options
+from .options import add_bundle_options, add_hosted_option, add_run_options
 
 HELP = "run DIR's *_spec.lua in a booted image"
 
@@ -27,12 +27,18 @@ def register(sub):
                    help="run only the tests whose full name (describe "
                    "blocks and it, space-separated) matches the Lua "
                    "pattern PATTERN")
+    add_hosted_option(p, "run the specs")
     return p
 
 
 def run(a):
     if not os.path.isdir(a.dir):
         raise Error("%s: not a folder" % a.dir)
+    if a.hosted:
+        if a.junit or a.tap or a.filter is not None:
+            raise Error("--junit, --tap and --filter are for guests, not "
+                        "--hosted")
+        return hosted.run_app(a.dir, a, entry=image.TEST_ENTRY)
     if a.junit and not os.path.isdir(os.path.dirname(os.path.abspath(a.junit))):
         raise Error("--junit %s: no such folder" % a.junit)
     report = testreport.Report(tap=a.tap)

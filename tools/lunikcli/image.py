@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 
 from . import bundle, elf, paths, rom
+from . import hosted as hosted_mod
 from .errors import Error, STATUS_FAILED, warn
 
 # Where --ca-bundle puts the CA certificates that tls.client{ca="system"}
@@ -236,7 +237,8 @@ def rom_inputs(app_dir, sel, tmp, entry=None, ca_bundle=None, compiled=None):
 
 
 def build_image(app_dir, out, entry=None, extra_objs=(), debug=False,
-                lua_paths=(), includes=(), ca_bundle=None, check=True):
+                lua_paths=(), includes=(), ca_bundle=None, check=True,
+                hosted=None):
     """Packs app_dir, what it needs of stdlib/ and the modules bundled
     from lua_paths into a ROM and links the image at out, with the
     bindings it needs; returns out. Its Lua files go in as bytecode
@@ -244,11 +246,14 @@ def build_image(app_dir, out, entry=None, extra_objs=(), debug=False,
     syntax errors). Debug information (for
     gdb) is kept only when debug is true; panic backtraces use the image's
     own symbol table either way. ca_bundle, a PEM file, becomes the
-    image's system CA certificates."""
+    image's system CA certificates. hosted, a variant of hosted.VARIANTS,
+    links a Linux executable instead (hosted.py)."""
     if ca_bundle:
         check_ca_bundle(ca_bundle)
     check_app(app_dir, entry)
     parts = runtime_parts()
+    if hosted:
+        hosted_mod.parts(hosted)  # built? (before anything is packed)
     try:
         sel = bundle.bundle(app_dir, lua_paths, includes, paths.ROOT, entry)
         openers = bundle.openers(sel, paths.ROOT)
@@ -259,23 +264,15 @@ def build_image(app_dir, out, entry=None, extra_objs=(), debug=False,
     tmp = tempfile.mkdtemp(prefix="lunik-build-")
     try:
         compiled = compile_lua(app_dir, sel, tmp) if check else {}
-        run_tool([parts["pack"], "-o", os.path.join(tmp, "rom.bin")] +
+        rom_bin = os.path.join(tmp, "rom.bin")
+        run_tool([parts["pack"], "-o", rom_bin] +
                  rom_inputs(app_dir, sel, tmp, entry, ca_bundle, compiled))
-        romobj = blob_object(tmp, "rom.bin", "rom.o", ".rom")
-        objs = [romobj] + [os.path.abspath(o) for o in extra_objs]
-        linked = os.path.join(tmp, "linked.elf")
-        link(parts, objs, openers, linked, None if debug else "--strip-debug")
-        with open(linked, "rb") as f:
-            data = f.read()
-        start = elf.symbol(data, "__ksyms_start")
-        if not start:
-            raise Error("the link defined no __ksyms_start (kernel/link.ld)",
-                        STATUS_FAILED)
         final = os.path.join(tmp, "image.elf")
-        with open(final, "wb") as f:
-            f.write(elf.finish_image(data, ksyms_blob(data), start,
-                                     strip=not debug))
-        os.chmod(final, 0o755)
+        if hosted:
+            hosted_mod.link(rom_bin, final, tmp, hosted, run_tool,
+                            [os.path.abspath(o) for o in extra_objs], openers)
+        else:
+            link_guest(parts, tmp, extra_objs, openers, final, debug)
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         shutil.move(final, out)
     finally:
@@ -283,11 +280,31 @@ def build_image(app_dir, out, entry=None, extra_objs=(), debug=False,
     return out
 
 
+def link_guest(parts, tmp, extra_objs, openers, final, debug):
+    """The guest image of tmp/rom.bin at final: one link, then the symbol
+    table made from its symbols appended (elf.py)."""
+    romobj = blob_object(tmp, "rom.bin", "rom.o", ".rom")
+    objs = [romobj] + [os.path.abspath(o) for o in extra_objs]
+    linked = os.path.join(tmp, "linked.elf")
+    link(parts, objs, openers, linked, None if debug else "--strip-debug")
+    with open(linked, "rb") as f:
+        data = f.read()
+    start = elf.symbol(data, "__ksyms_start")
+    if not start:
+        raise Error("the link defined no __ksyms_start (kernel/link.ld)",
+                    STATUS_FAILED)
+    with open(final, "wb") as f:
+        f.write(elf.finish_image(data, ksyms_blob(data), start,
+                                 strip=not debug))
+    os.chmod(final, 0o755)
+
+
 def temp_image(path, **kw):
     """(image path, is_temporary) for FILE|DIR: a folder is built into a
     temporary file the caller removes."""
     if os.path.isdir(path):
-        fd, out = tempfile.mkstemp(prefix="lunik-", suffix=".elf")
+        fd, out = tempfile.mkstemp(prefix="lunik-",
+                                   suffix="" if kw.get("hosted") else ".elf")
         os.close(fd)
         try:
             build_image(path, out, **kw)

@@ -93,15 +93,15 @@ class Launch:
         if self.ready_file:
             write_ready_file(self.ready_file, ports)
 
-    def run(self, image, lines=None):
+    def run(self, image, lines=None, extra=()):
         """Boots image; returns the guest's status. The ready file is
         written once the guest listens on every forwarded port (or, with
         none, on its first port). lines filters the console (see
-        console.Console)."""
+        console.Console); extra: more QEMU options (--gdb's)."""
         a, px = self.a, self.px
         up = px.upstream() if px else None
         return qemu.run_image(image, qemu.parse_mem(a.mem), a.accel, a.args,
-                              a.timeout, self.devices(up),
+                              a.timeout, self.devices(up) + list(extra),
                               machines.machine(a.machine),
                               px.guest_ports() if px else (),
                               (lambda ports: self.ready(up, ports))

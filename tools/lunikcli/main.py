@@ -10,7 +10,8 @@ import signal
 import sys
 
 from . import (cmd_accel, cmd_build, cmd_domain, cmd_inspect, cmd_new,
-               cmd_pull, cmd_push, cmd_run, cmd_test, cmd_watch, version)
+               cmd_pull, cmd_push, cmd_run, cmd_test, cmd_watch, gdb,
+               version)
 from .errors import Error
 
 COMMANDS = (cmd_new, cmd_build, cmd_run, cmd_test, cmd_watch, cmd_domain,
@@ -62,6 +63,7 @@ def split_boot_args(argv):
 def main(argv):
     p = parser()
     argv, boot_args = split_boot_args(argv)
+    argv = gdb.normalize(argv)
     a = p.parse_args(argv)
     a.args = boot_args
     if boot_args and a.cmd not in BOOTING:

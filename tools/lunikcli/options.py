@@ -57,3 +57,18 @@ def add_run_options(p):
     # Raw QEMU arguments appended last, for the system tests only.
     p.add_argument("--x-qemu", action="append", default=[],
                    help=argparse.SUPPRESS)
+
+
+def add_hosted_option(p, what):
+    """--hosted and --hosted-asan (build, run, test): the hosted platform,
+    a Linux process (hosted.py), plain or with the sanitizers."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--hosted", dest="hosted", action="store_const",
+                   const="plain", help="%s as a Linux process instead of "
+                   "a guest (the hosted platform)" % what)
+    g.add_argument("--hosted-asan", dest="hosted", action="store_const",
+                   const="asan", help="as --hosted, under AddressSanitizer "
+                   "and UBSan")
+    # libFuzzer's variant, for tests/run.py's whole-stack fuzz targets.
+    g.add_argument("--hosted-fuzz", dest="hosted", action="store_const",
+                   const="fuzz", help=argparse.SUPPRESS)

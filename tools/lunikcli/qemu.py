@@ -207,31 +207,39 @@ def run_image(image, mem=128 << 20, accel=None, args=(), timeout=None,
     proc, qmp_path = start(image, mem, accel, args, devices, machine, read)
     con = console.Console(proc.stdout, ports, on_ready, lines=lines) \
         if read else None
-    deadline = None if timeout is None else time.monotonic() + timeout
     try:
         with Stop(qmp_path) as stopper:
-            while True:
-                if stopper.count > 1:
-                    # QMP fails too when QEMU is already powering off (a
-                    # guest that shuts down at once): its own status then.
-                    try:
-                        rc = proc.wait(timeout=0.5)
-                        break
-                    except subprocess.TimeoutExpired:
-                        return 130
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    print("\nlunik: timed out after %gs" % timeout,
-                          file=sys.stderr)
-                    return STATUS_TIMEOUT
-                try:
-                    rc = proc.wait(timeout=0.2 if left is None else min(0.2, left))
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+            status, rc = wait_child(proc, timeout, stopper)
+            if status is not None:
+                return status
     finally:
         stop(proc)
         if con:
             con.join()
         shutil.rmtree(os.path.dirname(qmp_path), ignore_errors=True)
     return decode_status(rc)
+
+
+def wait_child(proc, timeout, stopper):
+    """Waits for proc (QEMU, or a hosted executable) to end: (None, its
+    return code); (STATUS_TIMEOUT, None) after timeout seconds (None: no
+    limit), saying so; (130, None) once stopper.count (the signals a Stop
+    counts) passes 1."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        if stopper.count > 1:
+            # QMP fails too when QEMU is already powering off (a guest
+            # that shuts down at once): its own status then.
+            try:
+                return None, proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                return 130, None
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            print("\nlunik: timed out after %gs" % timeout, file=sys.stderr)
+            return STATUS_TIMEOUT, None
+        try:
+            return None, proc.wait(timeout=0.2 if left is None
+                                   else min(0.2, left))
+        except subprocess.TimeoutExpired:
+            continue
