@@ -108,8 +108,12 @@ def _rom_split(lk, image):
 def breakdown(lk, app, out, kw):
     """Links app again with a map; returns {component: bytes} summing to
     the image's file size."""
-    objs = sorted(glob.glob(os.path.join(common.BUILD, "kernel", "*.o")) +
-                  glob.glob(os.path.join(common.BUILD, "runtime", "*.o")))
+    # the objects of today's sources only: a build/ from before a source
+    # was removed still holds its object
+    objs = sorted(o for d in ("kernel", "runtime")
+                  for o in glob.glob(os.path.join(common.BUILD, d, "*.o"))
+                  if os.path.exists(os.path.join(common.ROOT, d, os.path.basename(o)[:-2] + ".c"))
+                  or os.path.exists(os.path.join(common.ROOT, d, os.path.basename(o)[:-2] + ".S")))
     mapfile = out + ".map"
     core = os.path.join(common.BUILD, "lunik.o")
     real = lk.image.run_tool

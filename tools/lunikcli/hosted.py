@@ -72,7 +72,7 @@ def command(exe, a, args):
     if a.accel:
         raise Error("--%s does not go with --hosted: the hosted platform "
                     "is a process, with no virtual machine" % a.accel)
-    if a.machine != "microvm":
+    if a.machine not in (None, "microvm"):  # None: run's "not given"
         raise Error("--machine %s does not go with --hosted" % a.machine)
     if a.x_qemu:
         raise Error("--x-qemu does not go with --hosted")
