@@ -119,8 +119,8 @@ def _series(image, accel, ns, off_args, plan):
             finally:
                 common.stop(p)
             if accel == "tcg":  # -icount is TCG's
-                out[which + "_insns"] = out.get(which + "_insns", []) + [
-                    _insns(image, accel, ns, extra, plan)]
+                out.setdefault(which + "_insns", []).append(
+                    _insns(image, accel, ns, extra, plan))
     return out
 
 
