@@ -21,3 +21,7 @@ $(BUILD)/kernel/%.o: kernel/%.S
 	$(KERNEL_Q)$(TARGET_CC) $(KERNEL_CFLAGS) -MMD -MP -c $< -o $@
 
 -include $(KERNEL_OBJS:.o=.d)
+
+# kernel/newlib.c is newlib's port: it includes the C library's headers,
+# which exist once newlib is built (the other kernel files use none).
+$(BUILD)/kernel/newlib.o: $(DEPS_NEWLIB_LIBS)
